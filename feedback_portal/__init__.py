@@ -1,0 +1,1 @@
+"""Feedback Portal: frontline staff tell the council what works and what doesn't in the new CMS."""

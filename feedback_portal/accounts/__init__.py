@@ -1,0 +1,1 @@
+"""People, teams, roles, sign-in sessions and API tokens."""

@@ -1,0 +1,1 @@
+"""Feedback: one person's report about the CMS, in their own words."""

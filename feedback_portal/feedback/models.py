@@ -1,0 +1,97 @@
+"""Feedback, its screenshots and comments, and the admin-extensible vocabularies."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from feedback_portal.accounts.models import Team, User
+from feedback_portal.db import Base, UTCDateTime, utcnow
+
+
+class VocabularyTerm(Base):
+    """A term an admin added to a vocabulary (module, kind, impact, frequency) beyond the defaults."""
+
+    __tablename__ = "vocabulary_terms"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    vocabulary: orm.Mapped[str] = orm.mapped_column(sa.String(20))
+    slug: orm.Mapped[str] = orm.mapped_column(sa.String(60))
+    label: orm.Mapped[str] = orm.mapped_column(sa.String(120))
+    active: orm.Mapped[bool] = orm.mapped_column(default=True)
+
+    __table_args__ = (sa.UniqueConstraint("vocabulary", "slug", name="uq_vocabulary_terms_vocabulary_slug"),)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    ref: orm.Mapped[str | None] = orm.mapped_column(sa.String(20), unique=True)
+    title: orm.Mapped[str | None] = orm.mapped_column(sa.String(150))
+    body: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    module: orm.Mapped[str] = orm.mapped_column(sa.String(60), index=True)
+    kind: orm.Mapped[str] = orm.mapped_column(sa.String(60), index=True)
+    impact: orm.Mapped[str] = orm.mapped_column(sa.String(60), index=True)
+    frequency: orm.Mapped[str | None] = orm.mapped_column(sa.String(60))
+    team_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("teams.id"), index=True)
+    anonymity: orm.Mapped[str] = orm.mapped_column(sa.String(30))
+    # Null for anonymous feedback: no identity is stored at all.
+    submitter_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"), index=True)
+    status: orm.Mapped[str] = orm.mapped_column(sa.String(30), default="received", index=True)
+    submitted_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # A random key from the form (or the API's Idempotency-Key header): a retried submission is one feedback.
+    idempotency_key: orm.Mapped[str | None] = orm.mapped_column(sa.String(64), unique=True)
+
+    team: orm.Mapped[Team | None] = orm.relationship(lazy="joined")
+    submitter: orm.Mapped[User | None] = orm.relationship(lazy="joined")
+    attachments: orm.Mapped[list[Attachment]] = orm.relationship(
+        back_populates="feedback", order_by="Attachment.id", lazy="selectin"
+    )
+    comments: orm.Mapped[list[Comment]] = orm.relationship(
+        back_populates="feedback", order_by="Comment.created_at", lazy="selectin"
+    )
+
+    __table_args__ = (sa.Index("ix_feedback_submitted_at_id", "submitted_at", "id"),)
+
+
+class Attachment(Base):
+    """A screenshot: re-encoded without metadata and stored under the data folder by its SHA-256."""
+
+    __tablename__ = "attachments"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    feedback_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+    filename: orm.Mapped[str] = orm.mapped_column(sa.String(200))
+    content_type: orm.Mapped[str] = orm.mapped_column(sa.String(40))
+    size_bytes: orm.Mapped[int]
+    sha256: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    width: orm.Mapped[int]
+    height: orm.Mapped[int]
+
+    feedback: orm.Mapped[Feedback] = orm.relationship(back_populates="attachments")
+
+    @property
+    def storage_name(self) -> str:
+        extension = "png" if self.content_type == "image/png" else "jpg"
+        return f"{self.sha256}.{extension}"
+
+
+class Comment(Base):
+    """Internal (business support and board only) or public (seen by contributors)."""
+
+    __tablename__ = "comments"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    feedback_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True
+    )
+    author_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"))
+    visibility: orm.Mapped[str] = orm.mapped_column(sa.String(10))
+    body: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime(), default=utcnow)
+
+    feedback: orm.Mapped[Feedback | None] = orm.relationship(back_populates="comments")
+    author: orm.Mapped[User | None] = orm.relationship(lazy="joined")
