@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import jinja2
-from litestar import Litestar, MediaType, Request, Response, get
+from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar.config.csrf import CSRFConfig
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -48,7 +48,7 @@ def create_app(settings: Settings) -> Litestar:
         with session_factory() as session:
             yield session
 
-    def provide_feedback_service(db_session: orm.Session) -> FeedbackService:
+    def provide_feedback_service(db_session: NamedDependency[orm.Session]) -> FeedbackService:
         return FeedbackService(
             db_session,
             uploads_dir=settings.uploads_dir,
@@ -61,14 +61,18 @@ def create_app(settings: Settings) -> Litestar:
 
     app = Litestar(
         route_handlers=[
-            healthz,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
-            create_static_files_router(
-                path="/assets", directories=[STATIC_DIR / "govuk" / "assets"], include_in_schema=False
+            # One router, so handlers sharing a path are registered together: Litestar 2.25 registers an
+            # earlier handler of a path again when a later one joins it, wrapping sync_to_thread twice.
+            Router(
+                path="/",
+                route_handlers=[
+                    healthz,
+                    *account_controllers.ROUTES,
+                    *feedback_controllers.ROUTES,
+                    *feedback_api.ROUTES,
+                ],
             ),
-            *account_controllers.ROUTES,
-            *feedback_controllers.ROUTES,
-            *feedback_api.ROUTES,
         ],
         dependencies={
             "db_session": Provide(provide_db_session),

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import URLEncodedBody
+from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy import orm
 
@@ -17,7 +17,7 @@ from feedback_portal.errors import TooManyAttempts, ValidationFailed
 
 
 @get("/sign-in", guards=[web.public], sync_to_thread=False)
-def sign_in_form(request: Request, next: str | None = None) -> Template | Redirect:  # noqa: A002
+def sign_in_form(request: Request, next: FromQuery[str | None] = None) -> Template | Redirect:  # noqa: A002
     if web.current_user(request) is not None:
         return web.redirect(web.safe_next(next))
     return web.page(request, "accounts/sign_in.html", next=web.safe_next(next), values={}, errors={})

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from feedback_portal import web
 from feedback_portal.accounts.models import User
@@ -75,14 +75,14 @@ def create_feedback(
 def list_feedback(
     request: Request,
     feedback_service: NamedDependency[FeedbackService],
-    module: str = "",
-    kind: str = "",
-    impact: str = "",
-    team: str = "",
-    date_from: str = "",
-    date_to: str = "",
-    page: int = 1,
-    per_page: int = 50,
+    module: FromQuery[str] = "",
+    kind: FromQuery[str] = "",
+    impact: FromQuery[str] = "",
+    team: FromQuery[str] = "",
+    date_from: FromQuery[str] = "",
+    date_to: FromQuery[str] = "",
+    page: FromQuery[int] = 1,
+    per_page: FromQuery[int] = 50,
 ) -> dict[str, Any]:
     filters, errors = feedback_service.parse_filters(
         {"module": module, "kind": kind, "impact": impact, "team": team, "from": date_from, "to": date_to}
@@ -102,7 +102,7 @@ def list_feedback(
 
 
 @get("/api/v1/feedback/{ref:str}", guards=[web.signed_in], sync_to_thread=True, summary="One feedback in full")
-def get_feedback(request: Request, ref: str, feedback_service: NamedDependency[FeedbackService]) -> dict[str, Any]:
+def get_feedback(request: Request, ref: FromPath[str], feedback_service: NamedDependency[FeedbackService]) -> dict[str, Any]:
     viewer = web.signed_in_user(request)
     return feedback_json(feedback_service.get(ref, viewer), viewer)
 

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import MultipartBody
+from litestar.params import FromPath, FromQuery, MultipartBody
 from litestar.response import File, Redirect, Template
 
 from feedback_portal import web
@@ -93,7 +93,7 @@ def give_feedback(
 
 @get("/feedback/thanks", guards=[web.signed_in], sync_to_thread=True)
 def feedback_thanks(
-    request: Request, feedback_service: NamedDependency[FeedbackService], receipt: str = ""
+    request: Request, feedback_service: NamedDependency[FeedbackService], receipt: FromQuery[str] = ""
 ) -> Template:
     feedback = feedback_service.receipt(receipt, web.signed_in_user(request))
     return web.page(request, "feedback/thanks.html", feedback=feedback)
@@ -138,7 +138,7 @@ def feedback_list(request: Request, feedback_service: NamedDependency[FeedbackSe
 
 
 @get("/feedback/{ref:str}", guards=[web.signed_in], sync_to_thread=True)
-def feedback_detail(request: Request, ref: str, feedback_service: NamedDependency[FeedbackService]) -> Template:
+def feedback_detail(request: Request, ref: FromPath[str], feedback_service: NamedDependency[FeedbackService]) -> Template:
     user = web.signed_in_user(request)
     feedback = feedback_service.get(ref, user)
     return web.page(
@@ -153,7 +153,7 @@ def feedback_detail(request: Request, ref: str, feedback_service: NamedDependenc
 
 
 @get("/attachments/{attachment_id:int}", guards=[web.signed_in], sync_to_thread=True)
-def attachment(request: Request, attachment_id: int, feedback_service: NamedDependency[FeedbackService]) -> File:
+def attachment(request: Request, attachment_id: FromPath[int], feedback_service: NamedDependency[FeedbackService]) -> File:
     item, path = feedback_service.attachment(attachment_id, web.signed_in_user(request))
     return File(
         path=path,
@@ -164,4 +164,4 @@ def attachment(request: Request, attachment_id: int, feedback_service: NamedDepe
     )
 
 
-ROUTES = [give_feedback_form, give_feedback, feedback_thanks, my_feedback, feedback_list, feedback_detail, attachment]
+ROUTES = [give_feedback, give_feedback_form, feedback_thanks, my_feedback, feedback_list, feedback_detail, attachment]
