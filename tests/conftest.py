@@ -148,3 +148,12 @@ def give_feedback(client: TestClient, files=None, **changes):  # noqa: ANN001, A
     data["_csrf_token"] = csrf_token(client)
     data = {key: value for key, value in data.items() if value is not None}
     return client.post("/feedback/new", data=data, files=files or {"screenshots": ("", b"", "application/octet-stream")}, follow_redirects=False)
+
+
+@pytest.fixture
+def unused_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

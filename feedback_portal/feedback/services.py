@@ -367,7 +367,7 @@ class FeedbackService:
         page = min(max(1, page), pages)
         items = self.session.scalars(
             sa.select(Feedback)
-            .options(orm.noload(Feedback.attachments), orm.noload(Feedback.comments))
+            .options(orm.lazyload(Feedback.attachments), orm.lazyload(Feedback.comments))
             .where(*conditions)
             .order_by(Feedback.submitted_at.desc(), Feedback.id.desc())
             .limit(size)
