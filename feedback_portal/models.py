@@ -4,6 +4,9 @@ from feedback_portal.accounts.models import LoginAttempt, SignInSession, Team, U
 from feedback_portal.audit.models import AuditEvent
 from feedback_portal.db import Base
 from feedback_portal.feedback.models import Attachment, Comment, Feedback, VocabularyTerm
+from feedback_portal.indexing import changelog  # noqa: F401  (registers the change log listener)
+from feedback_portal.indexing.models import IndexChange, SavedSearch, SynonymLine
+from feedback_portal.issues.models import Issue, IssueMerge, MeToo
 
 __all__ = [
     "Attachment",
@@ -11,6 +14,12 @@ __all__ = [
     "Base",
     "Comment",
     "Feedback",
+    "IndexChange",
+    "Issue",
+    "IssueMerge",
+    "MeToo",
+    "SavedSearch",
+    "SynonymLine",
     "LoginAttempt",
     "SignInSession",
     "Team",

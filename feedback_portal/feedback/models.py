@@ -9,6 +9,7 @@ from sqlalchemy import orm
 
 from feedback_portal.accounts.models import Team, User
 from feedback_portal.db import Base, UTCDateTime, utcnow
+from feedback_portal.issues.models import Issue
 
 
 class VocabularyTerm(Base):
@@ -42,11 +43,15 @@ class Feedback(Base):
     submitter_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"), index=True)
     status: orm.Mapped[str] = orm.mapped_column(sa.String(30), default="received", index=True)
     submitted_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime(), default=utcnow, index=True)
+    issue_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("issues.id"), index=True)
+    # Why business support closed it without an issue (e.g. not about the CMS), shown to the sender.
+    closed_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
     # A random key from the form (or the API's Idempotency-Key header): a retried submission is one feedback.
     idempotency_key: orm.Mapped[str | None] = orm.mapped_column(sa.String(64), unique=True)
 
     team: orm.Mapped[Team | None] = orm.relationship(lazy="joined")
     submitter: orm.Mapped[User | None] = orm.relationship(lazy="joined")
+    issue: orm.Mapped[Issue | None] = orm.relationship(lazy="joined")
     attachments: orm.Mapped[list[Attachment]] = orm.relationship(
         back_populates="feedback", order_by="Attachment.id", lazy="selectin"
     )
@@ -88,6 +93,7 @@ class Comment(Base):
     feedback_id: orm.Mapped[int | None] = orm.mapped_column(
         sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True
     )
+    issue_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"), index=True)
     author_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"))
     visibility: orm.Mapped[str] = orm.mapped_column(sa.String(10))
     body: orm.Mapped[str] = orm.mapped_column(sa.Text)

@@ -13,7 +13,7 @@ from tests.conftest import ALICE, BOB, CAROL, ERIN, field_error, give_feedback, 
 
 
 def feedback_rows(session) -> list[Feedback]:  # noqa: ANN001
-    session.expire_all()
+    session.rollback()  # end the read transaction so the next query sees new commits
     return list(session.scalars(sa.select(Feedback).order_by(Feedback.id)))
 
 

@@ -31,7 +31,7 @@ def jpeg_with_gps_exif() -> bytes:
 
 
 def attachments(session) -> list[Attachment]:  # noqa: ANN001
-    session.expire_all()
+    session.rollback()  # end the read transaction so the next query sees new commits
     return list(session.scalars(sa.select(Attachment)))
 
 

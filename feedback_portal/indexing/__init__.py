@@ -1,0 +1,1 @@
+"""Keeping the search index in step with the database: the change log, the indexer and reindex."""

@@ -1,0 +1,108 @@
+"""Issues, "me too" votes and the record of merges (so a merge can be undone)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from feedback_portal.accounts.models import User
+from feedback_portal.db import Base, UTCDateTime, utcnow
+
+
+class IssueStatus(enum.StrEnum):
+    NEW = "new"
+    INVESTIGATING = "investigating"
+    CHANGE_REQUESTED = "change-requested"
+    FIX_SCHEDULED = "fix-scheduled"
+    FIXED = "fixed"
+    CLOSED = "closed"
+    WONT_FIX = "wont-fix"
+    GUIDANCE_ISSUED = "guidance-issued"
+    TRAINING_ARRANGED = "training-arranged"
+
+    @property
+    def label(self) -> str:
+        return {
+            IssueStatus.NEW: "New",
+            IssueStatus.INVESTIGATING: "Investigating",
+            IssueStatus.CHANGE_REQUESTED: "Change requested",
+            IssueStatus.FIX_SCHEDULED: "Fix scheduled",
+            IssueStatus.FIXED: "Fixed",
+            IssueStatus.CLOSED: "Closed",
+            IssueStatus.WONT_FIX: "Won't fix",
+            IssueStatus.GUIDANCE_ISSUED: "Guidance issued",
+            IssueStatus.TRAINING_ARRANGED: "Training arranged",
+        }[self]
+
+
+class Issue(Base):
+    __tablename__ = "issues"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    ref: orm.Mapped[str | None] = orm.mapped_column(sa.String(20), unique=True)
+    title: orm.Mapped[str] = orm.mapped_column(sa.String(150))
+    summary: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    module: orm.Mapped[str | None] = orm.mapped_column(sa.String(60), index=True)
+    severity: orm.Mapped[int | None]
+    owner_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"), index=True)
+    status: orm.Mapped[str] = orm.mapped_column(sa.String(30), default=IssueStatus.NEW, index=True)
+    status_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    supplier_ref: orm.Mapped[str | None] = orm.mapped_column(sa.String(60))
+    target_release: orm.Mapped[str | None] = orm.mapped_column(sa.String(60))
+    public_response: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    # Set while this issue is merged into another; cleared when the merge is undone.
+    merged_into_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("issues.id"), index=True)
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    version: orm.Mapped[int] = orm.mapped_column(default=1)
+
+    owner: orm.Mapped[User | None] = orm.relationship(lazy="joined", foreign_keys=[owner_id])
+    merged_into: orm.Mapped[Issue | None] = orm.relationship(remote_side=[id], lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class MeToo(Base):
+    """Another member of staff adds their voice (and their own impact) to feedback or an issue."""
+
+    __tablename__ = "me_toos"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"), index=True)
+    feedback_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+    issue_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("issues.id"), index=True)
+    impact: orm.Mapped[str] = orm.mapped_column(sa.String(60))
+    team_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("teams.id"))
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime(), default=utcnow)
+
+    user: orm.Mapped[User] = orm.relationship(lazy="joined")
+
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "feedback_id", name="uq_me_toos_user_feedback"),
+        sa.UniqueConstraint("user_id", "issue_id", name="uq_me_toos_user_issue"),
+    )
+
+
+class IssueMerge(Base):
+    """What a merge moved, so that undoing it puts every feedback and me-too back where it was."""
+
+    __tablename__ = "issue_merges"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    source_issue_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("issues.id"), index=True)
+    target_issue_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("issues.id"), index=True)
+    moved_feedback_ids: orm.Mapped[list[int]] = orm.mapped_column(sa.JSON)
+    moved_me_too_ids: orm.Mapped[list[int]] = orm.mapped_column(sa.JSON)
+    merged_by_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"))
+    merged_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime(), default=utcnow)
+    undone_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime())
+
+    source: orm.Mapped[Issue] = orm.relationship(foreign_keys=[source_issue_id], lazy="joined")
+    target: orm.Mapped[Issue] = orm.relationship(foreign_keys=[target_issue_id], lazy="joined")
+
+    def as_audit(self) -> dict[str, Any]:
+        return {"feedback": self.moved_feedback_ids, "me_toos": self.moved_me_too_ids}
