@@ -28,9 +28,16 @@ from feedback_portal import db, models, web  # noqa: F401  (models registers eve
 from feedback_portal.accounts import controllers as account_controllers
 from feedback_portal.accounts.middleware import IdentifyUser
 from feedback_portal.errors import DomainError, TooManyAttempts, ValidationFailed
+from feedback_portal.feedback import admin_controllers as feedback_admin_controllers
 from feedback_portal.feedback import api as feedback_api
 from feedback_portal.feedback import controllers as feedback_controllers
 from feedback_portal.feedback.services import FeedbackService
+from feedback_portal.search import api as search_api
+from feedback_portal.search import controllers as search_controllers
+from feedback_portal.issues import api as issue_api
+from feedback_portal.issues import controllers as issue_controllers
+from feedback_portal.indexing.indexer import BackgroundIndexer, Indexer, IndexStore
+from feedback_portal.indexing.service import SearchService
 from feedback_portal.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,8 +63,28 @@ def create_app(settings: Settings) -> Litestar:
             upload_max_files=settings.upload_max_files,
         )
 
+    index_store = IndexStore(settings.index_dir)
+    indexer = Indexer(session_factory, index_store)
+    background = BackgroundIndexer(indexer)
+
+    def provide_search_service(db_session: NamedDependency[orm.Session]) -> SearchService:
+        return SearchService(db_session, index_store)
+
+    def start_indexer() -> None:
+        if settings.background_indexer:
+            background.start()
+
+    def stop_indexer() -> None:
+        background.stop()
+        index_store.close()
+
     def dispose_engine() -> None:
         engine.dispose()
+
+    def wake_indexer_after_writes(request: Request) -> None:
+        # In-process writes are indexed at once; other processes' writes within the poll interval.
+        if request.method not in {"GET", "HEAD", "OPTIONS"}:
+            background.wake()
 
     app = Litestar(
         route_handlers=[
@@ -71,12 +98,16 @@ def create_app(settings: Settings) -> Litestar:
                     *account_controllers.ROUTES,
                     *feedback_controllers.ROUTES,
                     *feedback_api.ROUTES,
+                    *feedback_admin_controllers.ROUTES,
+                    *issue_controllers.ROUTES,
+                    *issue_api.ROUTES,
                 ],
             ),
         ],
         dependencies={
             "db_session": Provide(provide_db_session),
             "feedback_service": Provide(provide_feedback_service, sync_to_thread=False),
+            "search_service": Provide(provide_search_service, sync_to_thread=False),
         },
         middleware=[IdentifyUser()],
         csrf_config=CSRFConfig(
@@ -104,12 +135,17 @@ def create_app(settings: Settings) -> Litestar:
             Exception: _unexpected_error,
         },
         request_max_body_size=settings.upload_max_files * settings.upload_max_bytes + 2 * 1024 * 1024,
-        on_shutdown=[dispose_engine],
+        after_response=wake_indexer_after_writes,
+        on_startup=[start_indexer],
+        on_shutdown=[stop_indexer, dispose_engine],
         debug=settings.debug,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
+    app.state.index_store = index_store
+    app.state.indexer = indexer
+    app.state.background_indexer = background
     return app
 
 
@@ -142,6 +178,7 @@ def _jinja_environment() -> jinja2.Environment:
     environment.filters["date"] = _format_date
     environment.filters["datetime"] = _format_datetime
     environment.filters["urlencode_query"] = web.query_string
+    environment.filters["with_param"] = web.with_param
     environment.globals["page_numbers"] = web.page_numbers
     return environment
 

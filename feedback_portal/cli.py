@@ -1,4 +1,4 @@
-"""The feedback-portal command: serve the portal, upgrade the database, manage people."""
+"""The feedback-portal command: serve the portal, upgrade the database, manage people, import and export feedback."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import click
 
 from feedback_portal import db
-from feedback_portal.errors import ValidationFailed
+from feedback_portal.errors import ImportFailed, ValidationFailed
 from feedback_portal.settings import Settings, SettingsError
 
 
@@ -136,6 +136,112 @@ def users_token(email: str) -> None:
             click.echo(accounts.issue_api_token(user))
     finally:
         engine.dispose()
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+def import_feedback(file: str) -> None:
+    """Import feedback from a .csv or .xlsx FILE: all of it, or (if any row is bad) none of it.
+
+    Columns: ref,title,body,module,kind,impact,team,submitted_at (only body, module, kind and impact are
+    needed). Imported feedback is anonymous. Every bad row is listed by its line number.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from feedback_portal.feedback.importing import ImportService, read_rows
+
+    settings = _settings()
+    db.upgrade(settings.database_url)
+    engine = db.make_engine(settings.database_url)
+    stages = {"check": "Checking rows", "save": "Saving"}
+    try:
+        with (
+            db.make_session_factory(engine)() as session,
+            Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=Console(stderr=True),
+            ) as bar,
+        ):
+            tasks: dict[str, object] = {}
+
+            def progress(stage: str, done: int, total: int | None) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stages.get(stage, stage), total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            rows = read_rows(file)
+            try:
+                summary = ImportService(session).import_rows(rows, progress, source=os.path.basename(file))
+            finally:
+                rows.close()
+    except ImportFailed as failed:
+        lines = [str(problem) for problem in failed.problems]
+        heading = (
+            "Nothing was imported."
+            if len(lines) == 1 and failed.problems[0].line is None
+            else f"Nothing was imported: {len(lines):,} problem{'s' if len(lines) != 1 else ''} to fix in {file}:"
+        )
+        raise click.ClickException("\n".join([heading, *lines])) from None
+    finally:
+        engine.dispose()
+    first, last = summary.refs[0], summary.refs[-1]
+    span = f" ({first})" if first == last else f" ({first} to {last})" if _consecutive(summary.refs) else ""
+    click.echo(f"Imported {summary.created:,} feedback item{'s' if summary.created != 1 else ''}{span}.")
+    if summary.new_teams:
+        click.echo(f"New teams ({len(summary.new_teams)}):")
+        for team in summary.new_teams:
+            click.echo(f"  {team}")
+    for warning in summary.warnings:
+        click.echo(f"Warning: {warning}")
+
+
+def _consecutive(refs: list[str]) -> bool:
+    numbers = [int(ref.split("-", 1)[1]) for ref in refs]
+    return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+
+
+@main.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default=None,
+    help="The file format; by default, from FILE's extension.",
+)
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=str))
+def export_feedback(fmt: str | None, file: str) -> None:
+    """Export all feedback to FILE as CSV, Excel or JSON.
+
+    Who sent it is included only for named feedback.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from feedback_portal.feedback import exporting
+
+    if fmt is None:
+        fmt = os.path.splitext(file)[1].lower().lstrip(".")
+        if fmt not in exporting.FORMATS:
+            raise click.UsageError("Give --format csv, xlsx or json (FILE's extension does not say which).")
+    settings = _settings()
+    engine = db.make_engine(settings.database_url)
+    try:
+        with (
+            db.make_session_factory(engine)() as session,
+            Progress(
+                TextColumn("Exporting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=Console(stderr=True),
+            ) as bar,
+        ):
+            task = bar.add_task("export", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            written = exporting.export_feedback(session, fmt, file, progress)
+    except OSError as error:
+        raise click.ClickException(f"Could not write {file}: {error.strerror or error}") from None
+    finally:
+        engine.dispose()
+    click.echo(f"Exported {written:,} feedback item{'s' if written != 1 else ''} to {file}.")
 
 
 if __name__ == "__main__":

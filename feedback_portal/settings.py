@@ -32,6 +32,8 @@ class Settings:
     smtp_from: str = "feedback-portal@localhost"
     smtp_starttls: bool = False
     debug: bool = False
+    # Keep this host's search index up to date from a thread in each worker (one of them writes).
+    background_indexer: bool = True
 
     @property
     def uploads_dir(self) -> Path:

@@ -58,6 +58,7 @@ def public(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 signed_in = requires()
 triage_only = requires(Role.BUSINESS_SUPPORT, Role.ADMIN)
 feedback_readers = requires(Role.BUSINESS_SUPPORT, Role.BOARD, Role.ADMIN)
+admin_only = requires(Role.ADMIN)
 
 
 def page(request: Request, template_name: str, status_code: int = 200, **context: Any) -> Template:
@@ -107,3 +108,11 @@ def page_numbers(current: int, last: int, around: int = 2) -> list[int | None]:
             numbers.append(None)
         numbers.append(number)
     return numbers
+
+
+def with_param(query: str, field: str, value: str) -> str:
+    """A query string with one parameter set (and the page reset), for facet links."""
+    values = dict(urllib.parse.parse_qsl(query))
+    values[field] = value
+    values.pop("page", None)
+    return urllib.parse.urlencode(values)

@@ -63,7 +63,9 @@ def settings(tmp_path: Path, migrated_template: Path) -> Settings:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     shutil.copy(migrated_template, data_dir / "portal.db")
-    return Settings.for_data_dir(data_dir, secret_key="test-secret-key-that-is-long-enough-for-csrf")
+    return Settings.for_data_dir(
+        data_dir, secret_key="test-secret-key-that-is-long-enough-for-csrf", background_indexer=False
+    )
 
 
 @pytest.fixture

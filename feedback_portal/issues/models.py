@@ -103,6 +103,7 @@ class IssueMerge(Base):
 
     source: orm.Mapped[Issue] = orm.relationship(foreign_keys=[source_issue_id], lazy="joined")
     target: orm.Mapped[Issue] = orm.relationship(foreign_keys=[target_issue_id], lazy="joined")
+    merged_by: orm.Mapped[User | None] = orm.relationship(foreign_keys=[merged_by_id], lazy="joined")
 
     def as_audit(self) -> dict[str, Any]:
         return {"feedback": self.moved_feedback_ids, "me_toos": self.moved_me_too_ids}

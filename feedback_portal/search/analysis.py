@@ -405,12 +405,12 @@ _REGISTRY_LOCK = threading.Lock()
 
 def get_synonyms(name: str = "default") -> Synonyms:
     """The synonym set registered under ``name`` (the built-in defaults if none was set)."""
-    syn = _REGISTRY.get(name)
+    syn = _REGISTRY.get(name) or _REGISTRY.get("__builtin__")
     if syn is None:
         with _REGISTRY_LOCK:
-            syn = _REGISTRY.get(name)
+            syn = _REGISTRY.get(name) or _REGISTRY.get("__builtin__")
             if syn is None:
-                syn = _REGISTRY.setdefault("__builtin__", Synonyms.default())
+                syn = _REGISTRY["__builtin__"] = Synonyms.default()
     return syn
 
 

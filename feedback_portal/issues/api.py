@@ -1,0 +1,132 @@
+"""The issues JSON API under /api/v1, mirroring the pages. Bearer tokens only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy import orm
+
+from feedback_portal import web
+from feedback_portal.errors import ValidationFailed
+from feedback_portal.issues.models import Issue
+from feedback_portal.issues.services import IssueEvidence, IssueService, IssueSummary
+
+
+def issue_json(issue: Issue) -> dict[str, Any]:
+    return {
+        "ref": issue.ref,
+        "version": issue.version,
+        "title": issue.title,
+        "summary": issue.summary,
+        "status": issue.status,
+        "module": issue.module,
+        "supplier_ref": issue.supplier_ref,
+        "target_release": issue.target_release,
+        "public_response": issue.public_response,
+        "merged_into": issue.merged_into.ref if issue.merged_into else None,
+        "created_at": issue.created_at.isoformat(),
+        "updated_at": issue.updated_at.isoformat(),
+    }
+
+
+def summary_json(item: IssueSummary) -> dict[str, Any]:
+    return {
+        **issue_json(item.issue),
+        "feedback": item.feedback_refs,
+        "counts": {"feedback": item.tally.feedback, "contributors": item.tally.contributors, "me_toos": item.tally.me_toos},
+    }
+
+
+def evidence_json(evidence: IssueEvidence) -> dict[str, Any]:
+    """The issue in full. Feedback is listed by ref only: who sent it is on each feedback, as its viewer may see."""
+    return {
+        **issue_json(evidence.issue),
+        "feedback": [item.ref for item in evidence.feedback],
+        "counts": {
+            "feedback": len(evidence.feedback),
+            "contributors": evidence.contributors,
+            "anonymous_feedback": evidence.anonymous_feedback,
+            "me_toos": evidence.me_toos,
+        },
+        "teams": [{"team": name, "count": count} for name, count in evidence.teams],
+        "impacts": evidence.impacts,
+        "weekly_trend": [
+            {"week": week.iso_week, "starts": week.starts.isoformat(), "count": week.count} for week in evidence.trend
+        ],
+        "merges": [
+            {
+                "id": merge.id,
+                "source": merge.source.ref,
+                "target": merge.target.ref,
+                "merged_at": merge.merged_at.isoformat(),
+                "undone_at": merge.undone_at.isoformat() if merge.undone_at else None,
+                "feedback_moved": len(merge.moved_feedback_ids),
+                "me_toos_moved": len(merge.moved_me_too_ids),
+            }
+            for merge in evidence.merges
+        ],
+    }
+
+
+@post("/api/v1/issues", guards=[web.triage_only], sync_to_thread=True, status_code=201, summary="Create an issue")
+def create_issue(
+    request: Request, data: JSONBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+) -> Response[dict[str, Any]]:
+    service = IssueService(db_session)
+    issue = service.create(
+        data.get("title"), data.get("feedback"), web.signed_in_user(request),
+        summary=data.get("summary") or "", module=data.get("module"),
+    )
+    document = {**evidence_json(service.evidence(issue)), "moved_from": service.moved_from}
+    return Response(document, status_code=201, headers={"Location": f"/api/v1/issues/{issue.ref}"})
+
+
+@get("/api/v1/issues", guards=[web.feedback_readers], sync_to_thread=True, summary="List issues, newest first")
+def list_issues(
+    db_session: NamedDependency[orm.Session],
+    status: FromQuery[str] = "",
+    module: FromQuery[str] = "",
+    include_merged: FromQuery[bool] = False,
+    page: FromQuery[int] = 1,
+    per_page: FromQuery[int] = 50,
+) -> dict[str, Any]:
+    if not 1 <= per_page <= 200:
+        raise ValidationFailed({"per_page": "per_page must be between 1 and 200"})
+    results = IssueService(db_session).list(
+        page, status=status or None, module=module or None, include_merged=include_merged, size=per_page
+    )
+    return {
+        "items": [summary_json(item) for item in results.items],
+        "page": results.number,
+        "pages": results.pages,
+        "total": results.total,
+    }
+
+
+@get("/api/v1/issues/{ref:str}", guards=[web.feedback_readers], sync_to_thread=True, summary="One issue and its evidence")
+def get_issue(ref: FromPath[str], db_session: NamedDependency[orm.Session]) -> dict[str, Any]:
+    service = IssueService(db_session)
+    return evidence_json(service.evidence(service.get(ref)))
+
+
+@patch(
+    "/api/v1/issues/{ref:str}",
+    guards=[web.triage_only],
+    sync_to_thread=True,
+    summary="Change an issue",
+    description="Send the `version` you last read: if the issue has changed since, the answer is 409 and nothing "
+    "is saved. Fields: title, summary, module, supplier_ref, target_release, public_response.",
+)
+def update_issue(
+    request: Request, ref: FromPath[str], data: JSONBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+) -> dict[str, Any]:
+    service = IssueService(db_session)
+    changes = {key: value for key, value in data.items() if key != "version"}
+    issue = service.update(ref, data.get("version"), changes, web.signed_in_user(request))
+    return evidence_json(service.evidence(issue))
+
+
+ROUTES = [create_issue, list_issues, get_issue, update_issue]

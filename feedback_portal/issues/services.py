@@ -1,0 +1,777 @@
+"""Issue rules: grouping feedback into issues, "me too", merges that can be undone, and an issue's evidence.
+
+Grouping never rewrites or removes feedback: it only sets which issue a feedback belongs to (and its
+status). Counts are of people: each named or business-support-only submitter and each "me too" user
+once, however many times they spoke, and each anonymous feedback as one person (nobody can know who).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc, orm
+from sqlalchemy.orm.exc import StaleDataError
+
+from feedback_portal.accounts.models import Team, User
+from feedback_portal.audit import models as audit
+from feedback_portal.db import begin_write, utcnow
+from feedback_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from feedback_portal.feedback import services as feedback_services
+from feedback_portal.feedback.models import Feedback
+from feedback_portal.feedback.services import Vocabularies, clean_text
+from feedback_portal.feedback.vocabulary import FeedbackStatus
+from feedback_portal.indexing import changelog
+from feedback_portal.issues.models import Issue, IssueMerge, IssueStatus, MeToo
+
+TITLE_MAX = 150
+SUMMARY_MAX = 5000
+SHORT_MAX = 60
+PAGE_SIZE = 25
+TREND_WEEKS = 12
+EDITABLE_FIELDS = ("title", "summary", "module", "supplier_ref", "target_release", "public_response")
+FIELD_NAMES = {
+    "title": "The title",
+    "summary": "The summary",
+    "module": "The part of the CMS",
+    "supplier_ref": "The supplier reference",
+    "target_release": "The target release",
+    "public_response": "The public response",
+}
+_FEEDBACK_REF = re.compile(r"^(?:FB-?)?0*(\d{1,9})$", re.IGNORECASE)
+_ISSUE_REF = re.compile(r"^(?:ISS-?)?0*(\d{1,9})$", re.IGNORECASE)
+_REF_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def format_ref(number: int) -> str:
+    return f"ISS-{number:04d}"
+
+
+def normalise_issue_ref(value: object) -> str | None:
+    """ISS-0001 for "ISS-0001", "iss-1" or "1"; None if it is not an issue reference."""
+    match = _ISSUE_REF.match(clean_text(value))
+    return format_ref(int(match.group(1))) if match and int(match.group(1)) > 0 else None
+
+
+def parse_feedback_refs(value: object) -> tuple[list[str], list[str]]:
+    """Feedback refs from a form field (repeated, or several in one box) or a JSON list: (refs, not refs).
+
+    "FB-000012", "fb-12" and "12" all mean FB-000012; repeats are dropped, order is kept.
+    """
+    items = value if isinstance(value, list | tuple) else [value]
+    refs: list[str] = []
+    bad: list[str] = []
+    for item in items:
+        if item is None:
+            continue
+        for word in _REF_SEPARATORS.split(clean_text(item)):
+            if not word:
+                continue
+            match = _FEEDBACK_REF.match(word)
+            if match and int(match.group(1)) > 0:
+                ref = feedback_services.format_ref(int(match.group(1)))
+                if ref not in refs:
+                    refs.append(ref)
+            elif word not in bad:
+                bad.append(word)
+    return refs, bad
+
+
+def _single_line(value: object) -> str:
+    return " ".join(clean_text(value).split())
+
+
+@dataclasses.dataclass(frozen=True)
+class WeekCount:
+    starts: dt.date  # the Monday of the ISO week
+    count: int
+
+    @property
+    def iso_week(self) -> str:
+        year, week, _ = self.starts.isocalendar()
+        return f"{year}-W{week:02d}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Tally:
+    """Who has spoken about an issue. A voice is one feedback, or one "me too" user (their latest)."""
+
+    feedback: int = 0
+    contributors: int = 0
+    anonymous_feedback: int = 0
+    me_toos: int = 0
+    voices: tuple[tuple[int | None, str, dt.datetime], ...] = ()  # (team id, impact slug, when)
+
+
+@dataclasses.dataclass(frozen=True)
+class IssueSummary:
+    issue: Issue
+    feedback_refs: list[str]
+    tally: Tally
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuePage:
+    items: Sequence[IssueSummary]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.size))
+
+
+@dataclasses.dataclass(frozen=True)
+class IssueEvidence:
+    issue: Issue
+    feedback: list[Feedback]  # newest first
+    contributors: int
+    anonymous_feedback: int
+    me_toos: int
+    teams: list[tuple[str, int]]  # team name (or "Team not given"), voices; most first
+    impacts: dict[str, int]  # impact slug -> voices, feedback and "me too"s together
+    trend: list[WeekCount]  # the last TREND_WEEKS ISO weeks, oldest first
+    merges: list[IssueMerge]  # into or out of this issue, newest first
+
+    @property
+    def trend_max(self) -> int:
+        return max((week.count for week in self.trend), default=0)
+
+    @property
+    def trend_total(self) -> int:
+        return sum(week.count for week in self.trend)
+
+
+def _tally(feedback_rows: Iterable[Any], me_too_rows: Iterable[Any]) -> Tally:
+    feedback_rows = list(feedback_rows)
+    identified = {row.submitter_id for row in feedback_rows if row.submitter_id is not None}
+    anonymous = sum(1 for row in feedback_rows if row.submitter_id is None)
+    latest: dict[int, Any] = {}
+    for row in sorted(me_too_rows, key=lambda row: (row.created_at, row.id)):
+        latest[row.user_id] = row
+    voices = [(row.team_id, row.impact, row.submitted_at) for row in feedback_rows]
+    voices += [(row.team_id, row.impact, row.created_at) for row in latest.values()]
+    return Tally(
+        feedback=len(feedback_rows),
+        contributors=len(identified | latest.keys()) + anonymous,
+        anonymous_feedback=anonymous,
+        me_toos=len(latest),
+        voices=tuple(voices),
+    )
+
+
+class IssueService:
+    def __init__(self, session: orm.Session) -> None:
+        self.session = session
+        # After create() or link(): each feedback ref that was moved from another issue, and that issue's ref.
+        self.moved_from: dict[str, str] = {}
+
+    def vocabularies(self) -> Vocabularies:
+        return Vocabularies(self.session)
+
+    # Reading
+
+    def get(self, ref: str) -> Issue:
+        normalised = normalise_issue_ref(ref)
+        issue = self.session.scalar(sa.select(Issue).where(Issue.ref == normalised)) if normalised else None
+        if issue is None:
+            raise NotFound(f"There is no issue {clean_text(ref)[:20]}")
+        return issue
+
+    def list(
+        self,
+        page: int = 1,
+        status: str | None = None,
+        module: str | None = None,
+        *,
+        include_merged: bool = False,
+        size: int = PAGE_SIZE,
+    ) -> IssuePage:
+        errors: dict[str, str] = {}
+        conditions = []
+        if status:
+            if status not in {s.value for s in IssueStatus}:
+                errors["status"] = "Choose a status from the list"
+            conditions.append(Issue.status == status)
+        if module:
+            slug = self.vocabularies().resolve("module", module)
+            if slug is None:
+                errors["module"] = "Choose the part of the CMS from the list"
+            conditions.append(Issue.module == slug)
+        if errors:
+            raise ValidationFailed(errors)
+        if not include_merged:
+            conditions.append(Issue.merged_into_id.is_(None))
+        total = self.session.scalar(sa.select(sa.func.count(Issue.id)).where(*conditions)) or 0
+        pages = max(1, math.ceil(total / size))
+        page = min(max(1, page), pages)
+        issues = list(
+            self.session.scalars(
+                sa.select(Issue)
+                .where(*conditions)
+                .order_by(Issue.created_at.desc(), Issue.id.desc())
+                .limit(size)
+                .offset((page - 1) * size)
+            ).unique()
+        )
+        feedback_rows, me_too_rows = self._rows([issue.id for issue in issues])
+        items = []
+        for issue in issues:
+            mine = [row for row in feedback_rows if row.issue_id == issue.id]
+            tally = _tally(mine, [row for row in me_too_rows if row.issue_id == issue.id])
+            items.append(IssueSummary(issue, [row.ref for row in mine], tally))
+        return IssuePage(items, page, size, total)
+
+    def evidence(self, issue: Issue, *, today: dt.date | None = None) -> IssueEvidence:
+        feedback = list(
+            self.session.scalars(
+                sa.select(Feedback)
+                .options(orm.lazyload(Feedback.attachments), orm.lazyload(Feedback.comments))
+                .where(Feedback.issue_id == issue.id)
+                .order_by(Feedback.submitted_at.desc(), Feedback.id.desc())
+            ).unique()
+        )
+        feedback_rows, me_too_rows = self._rows([issue.id])
+        tally = _tally(feedback_rows, me_too_rows)
+
+        team_names = {row.id: row.name for row in self.session.execute(sa.select(Team.id, Team.name))}
+        teams = collections.Counter(team_names.get(team_id, "Team not given") for team_id, _, _ in tally.voices)
+        impacts = collections.Counter(impact for _, impact, _ in tally.voices)
+
+        today = today or utcnow().date()
+        this_week = today - dt.timedelta(days=today.weekday())
+        weeks = [this_week - dt.timedelta(weeks=n) for n in range(TREND_WEEKS - 1, -1, -1)]
+        per_week = collections.Counter()
+        for _, _, when in tally.voices:
+            day = when.astimezone(dt.UTC).date()
+            per_week[day - dt.timedelta(days=day.weekday())] += 1
+
+        merges = list(
+            self.session.scalars(
+                sa.select(IssueMerge)
+                .where(sa.or_(IssueMerge.source_issue_id == issue.id, IssueMerge.target_issue_id == issue.id))
+                .order_by(IssueMerge.merged_at.desc(), IssueMerge.id.desc())
+            ).unique()
+        )
+        return IssueEvidence(
+            issue=issue,
+            feedback=feedback,
+            contributors=tally.contributors,
+            anonymous_feedback=tally.anonymous_feedback,
+            me_toos=tally.me_toos,
+            teams=sorted(teams.items(), key=lambda item: (-item[1], item[0])),
+            impacts=dict(impacts.most_common()),
+            trend=[WeekCount(week, per_week.get(week, 0)) for week in weeks],
+            merges=merges,
+        )
+
+    def _rows(self, issue_ids: Sequence[int]) -> tuple[list[Any], list[Any]]:
+        """The feedback and "me too" rows (just the columns counting needs) of some issues."""
+        if not issue_ids:
+            return [], []
+        feedback_rows = list(
+            self.session.execute(
+                sa.select(
+                    Feedback.issue_id, Feedback.ref, Feedback.submitter_id, Feedback.team_id,
+                    Feedback.impact, Feedback.submitted_at,
+                )
+                .where(Feedback.issue_id.in_(issue_ids))
+                .order_by(Feedback.submitted_at.desc(), Feedback.id.desc())
+            )
+        )
+        me_too_rows = list(
+            self.session.execute(
+                sa.select(
+                    sa.func.coalesce(MeToo.issue_id, Feedback.issue_id).label("issue_id"),
+                    MeToo.id, MeToo.user_id, MeToo.team_id, MeToo.impact, MeToo.created_at,
+                )
+                .select_from(MeToo)
+                .outerjoin(Feedback, MeToo.feedback_id == Feedback.id)
+                .where(sa.or_(MeToo.issue_id.in_(issue_ids), Feedback.issue_id.in_(issue_ids)))
+            )
+        )
+        return feedback_rows, me_too_rows
+
+    def feedback_to_group(self, refs: object) -> tuple[list[Feedback], dict[str, str]]:
+        """The feedback a "new issue" page was opened with, and a message about any refs that are not feedback."""
+        wanted, bad = parse_feedback_refs(refs)
+        errors: dict[str, str] = {}
+        found = self._feedback_by_refs(wanted, errors) if wanted else []
+        if bad:
+            errors["feedback"] = _not_refs_message(bad)
+        return found, errors
+
+    # Grouping feedback
+
+    def create(
+        self,
+        title: object,
+        feedback_refs: object,
+        actor: User,
+        summary: object = "",
+        module: object = None,
+    ) -> Issue:
+        """A new issue grouping some feedback. Feedback already on another issue is moved (see moved_from)."""
+        errors: dict[str, str] = {}
+        clean = self._clean_fields({"title": title, "summary": summary or "", "module": module}, errors)
+        refs, bad = parse_feedback_refs(feedback_refs)
+        if bad:
+            errors["feedback"] = _not_refs_message(bad)
+        elif not refs:
+            errors["feedback"] = "Choose at least one feedback to group into the issue"
+        if errors:
+            raise ValidationFailed(errors)
+
+        self._begin_write()
+        try:
+            feedback = self._feedback_by_refs(refs, errors)
+            if errors:
+                raise ValidationFailed(errors)
+            modules = collections.Counter(item.module for item in feedback)
+            issue = Issue(
+                title=clean["title"],
+                summary=clean["summary"] or "",
+                module=clean["module"] or modules.most_common(1)[0][0],
+                status=IssueStatus.NEW,
+            )
+            self.session.add(issue)
+            self.session.flush()
+            # The ref comes from the id, so it is written after the insert; through Core, so that a new issue
+            # starts at version 1 (the ORM would count this as a change). _attach logs the issue for the index.
+            self.session.execute(sa.update(Issue).where(Issue.id == issue.id).values(ref=format_ref(issue.id)))
+            orm.attributes.set_committed_value(issue, "ref", format_ref(issue.id))
+            self.moved_from = self._attach(issue, feedback, actor)
+            audit.record(
+                self.session,
+                actor_id=actor.id,
+                action="issue.created",
+                record_type="issue",
+                record_ref=issue.ref,
+                after={**_snapshot(issue), "feedback": refs, "moved_from": self.moved_from},
+            )
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        return issue
+
+    def link(self, issue_ref: str, feedback_refs: object, actor: User) -> Issue:
+        """Add feedback to an issue. Feedback already on another issue is moved (see moved_from)."""
+        refs, bad = parse_feedback_refs(feedback_refs)
+        if bad:
+            raise ValidationFailed({"feedback": _not_refs_message(bad)})
+        if not refs:
+            raise ValidationFailed({"feedback": "Enter the references of the feedback to add, like FB-000123"})
+        self._begin_write()
+        try:
+            issue = self._open_issue(issue_ref)
+            errors: dict[str, str] = {}
+            feedback = self._feedback_by_refs(refs, errors)
+            if errors:
+                raise ValidationFailed(errors)
+            before = self._feedback_refs_of(issue)
+            self.moved_from = self._attach(issue, feedback, actor)
+            audit.record(
+                self.session,
+                actor_id=actor.id,
+                action="issue.feedback_linked",
+                record_type="issue",
+                record_ref=issue.ref,
+                before={"feedback": before},
+                after={"feedback": self._feedback_refs_of(issue), "moved_from": self.moved_from},
+            )
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        return issue
+
+    def unlink(self, issue_ref: str, feedback_ref: str, actor: User) -> Issue:
+        """Take one feedback off an issue; it goes back to "received", unchanged otherwise."""
+        self._begin_write()
+        try:
+            issue = self.get(issue_ref)
+            refs, _ = parse_feedback_refs(feedback_ref)
+            feedback = self.session.scalar(sa.select(Feedback).where(Feedback.ref == refs[0])) if refs else None
+            if feedback is None:
+                raise NotFound(f"There is no feedback {clean_text(feedback_ref)[:20]}")
+            if feedback.issue_id != issue.id:
+                raise Conflict(f"{feedback.ref} is not part of {issue.ref}. Someone may have removed it already.")
+            before = self._feedback_refs_of(issue)
+            self._move(feedback, None, FeedbackStatus.RECEIVED, actor, action="feedback.unlinked")
+            changelog.record(self.session, "issue", [issue.id])
+            audit.record(
+                self.session,
+                actor_id=actor.id,
+                action="issue.feedback_unlinked",
+                record_type="issue",
+                record_ref=issue.ref,
+                before={"feedback": before},
+                after={"feedback": self._feedback_refs_of(issue)},
+            )
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        return issue
+
+    def _attach(self, issue: Issue, feedback: Sequence[Feedback], actor: User) -> dict[str, str]:
+        moved: dict[str, str] = {}
+        touched = {issue.id}
+        for item in feedback:
+            if item.issue_id == issue.id:
+                continue
+            if item.issue is not None:
+                moved[item.ref or ""] = item.issue.ref or ""
+                touched.add(item.issue.id)
+            self._move(item, issue, FeedbackStatus.LINKED, actor, action="feedback.linked")
+        self.session.flush()
+        changelog.record(self.session, "issue", touched)
+        return moved
+
+    def _move(self, feedback: Feedback, issue: Issue | None, status: str, actor: User, *, action: str) -> None:
+        before = {"issue": feedback.issue.ref if feedback.issue else None, "status": feedback.status}
+        feedback.issue = issue
+        feedback.status = status
+        audit.record(
+            self.session,
+            actor_id=actor.id,
+            action=action,
+            record_type="feedback",
+            record_ref=feedback.ref or "",
+            before=before,
+            after={"issue": issue.ref if issue else None, "status": status},
+        )
+
+    # Merging
+
+    def merge(self, source_ref: str, target_ref: object, actor: User) -> IssueMerge:
+        """Move all of source's feedback and "me too"s to target, and mark source as merged into it.
+
+        A "me too" on source by someone who already has one on target stays on source (one per person per
+        issue): they are counted once either way, and undoing the merge has nothing to put back for them.
+        """
+        wanted = normalise_issue_ref(target_ref)
+        if not clean_text(target_ref):
+            raise ValidationFailed({"target": "Enter the reference of the issue to merge into, like ISS-0001"})
+        if wanted is None:
+            raise ValidationFailed({"target": "Enter an issue reference, like ISS-0001"})
+        self._begin_write()
+        try:
+            source = self.get(source_ref)
+            if source.merged_into is not None:
+                raise Conflict(f"{source.ref} has already been merged into {source.merged_into.ref}.")
+            if wanted == source.ref:
+                raise ValidationFailed({"target": "An issue cannot be merged into itself: enter a different issue"})
+            target = self.session.scalar(sa.select(Issue).where(Issue.ref == wanted))
+            if target is None:
+                raise ValidationFailed({"target": f"There is no issue {wanted}"})
+            if target.merged_into is not None:
+                raise ValidationFailed(
+                    {"target": f"{target.ref} has been merged into {target.merged_into.ref}: "
+                               f"merge into {target.merged_into.ref} instead"}
+                )
+            feedback = list(
+                self.session.scalars(sa.select(Feedback).where(Feedback.issue_id == source.id).order_by(Feedback.id))
+            )
+            for item in feedback:
+                item.issue = target
+            on_target = set(self.session.scalars(sa.select(MeToo.user_id).where(MeToo.issue_id == target.id)))
+            me_toos = list(self.session.scalars(sa.select(MeToo).where(MeToo.issue_id == source.id).order_by(MeToo.id)))
+            moving = [me_too for me_too in me_toos if me_too.user_id not in on_target]
+            kept = [me_too.id for me_too in me_toos if me_too.user_id in on_target]
+            for me_too in moving:
+                me_too.issue_id = target.id
+            source.merged_into = target
+            record = IssueMerge(
+                source=source,
+                target=target,
+                moved_feedback_ids=[item.id for item in feedback],
+                moved_me_too_ids=[me_too.id for me_too in moving],
+                merged_by_id=actor.id,
+            )
+            self.session.add(record)
+            self.session.flush()
+            changelog.record(self.session, "issue", [source.id, target.id])
+            details = {
+                "source": source.ref, "target": target.ref,
+                "feedback": [item.ref for item in feedback], "me_toos": record.moved_me_too_ids,
+                "me_toos_kept_on_source": kept,
+            }
+            audit.record(self.session, actor_id=actor.id, action="issue.merged", record_type="issue",
+                         record_ref=source.ref or "", before={"merged_into": None}, after=details)
+            audit.record(self.session, actor_id=actor.id, action="issue.merged_in", record_type="issue",
+                         record_ref=target.ref or "", after=details)
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        return record
+
+    def undo_merge(self, merge_id: int, actor: User) -> IssueMerge:
+        """Put back exactly what the merge moved; anything linked to the target since stays there."""
+        self._begin_write()
+        try:
+            record = self.session.get(IssueMerge, merge_id)
+            if record is None:
+                raise NotFound("There is no such merge")
+            source, target = record.source, record.target
+            if record.undone_at is not None:
+                raise Conflict(f"The merge of {source.ref} into {target.ref} has already been undone.")
+            if target.merged_into is not None:
+                raise Conflict(
+                    f"{target.ref} has since been merged into {target.merged_into.ref}. "
+                    "Undo that merge first, then this one."
+                )
+            returned, elsewhere = [], []
+            for item in self.session.scalars(sa.select(Feedback).where(Feedback.id.in_(record.moved_feedback_ids))):
+                if item.issue_id == target.id:
+                    item.issue = source
+                    returned.append(item.ref)
+                else:  # moved or removed by someone since the merge: that later decision stands
+                    elsewhere.append(item.ref)
+            me_toos = self.session.scalars(sa.select(MeToo).where(MeToo.id.in_(record.moved_me_too_ids)))
+            for me_too in me_toos:
+                if me_too.issue_id == target.id:
+                    me_too.issue_id = source.id
+            source.merged_into = None
+            record.undone_at = utcnow()
+            self.session.flush()
+            changelog.record(self.session, "issue", [source.id, target.id])
+            details = {"source": source.ref, "target": target.ref, "feedback": returned,
+                       "feedback_left_where_it_is": elsewhere, "me_toos": record.moved_me_too_ids}
+            audit.record(self.session, actor_id=actor.id, action="issue.merge_undone", record_type="issue",
+                         record_ref=source.ref or "", before={"merged_into": target.ref}, after=details)
+            audit.record(self.session, actor_id=actor.id, action="issue.merge_undone", record_type="issue",
+                         record_ref=target.ref or "", after=details)
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        return record
+
+    # "Me too"
+
+    def me_too(
+        self, user: User, *, feedback_ref: str | None = None, issue_ref: str | None = None, impact: object
+    ) -> int:
+        """Add (or change) the user's "me too"; returns how many people have now said this."""
+        if (feedback_ref is None) == (issue_ref is None):
+            raise ValueError("give exactly one of feedback_ref and issue_ref")
+        slug = self.vocabularies().resolve("impact", clean_text(impact)) if clean_text(impact) else None
+        if slug is None:
+            raise ValidationFailed({"impact": "Choose how much it affects your work"})
+        try:
+            return self._me_too(user, feedback_ref, issue_ref, slug)
+        except exc.IntegrityError:  # the same person, twice at once: the other request added the row
+            self.session.rollback()
+            return self._me_too(user, feedback_ref, issue_ref, slug)
+
+    def me_too_target(self, *, feedback_ref: str | None = None, issue_ref: str | None = None) -> str:
+        """The ref a "me too" form is for, or NotFound. Shows nothing of the feedback: anyone may add a voice."""
+        if feedback_ref is not None:
+            refs, _ = parse_feedback_refs(feedback_ref)
+            found = self.session.scalar(sa.select(Feedback.ref).where(Feedback.ref == refs[0])) if refs else None
+            if found is None:
+                raise NotFound(f"There is no feedback {clean_text(feedback_ref)[:20]}")
+            return found
+        return self.get(issue_ref or "").ref or ""
+
+    def _me_too(self, user: User, feedback_ref: str | None, issue_ref: str | None, impact: str) -> int:
+        self._begin_write()
+        try:
+            if feedback_ref is not None:
+                refs, _ = parse_feedback_refs(feedback_ref)
+                feedback = self.session.scalar(sa.select(Feedback).where(Feedback.ref == refs[0])) if refs else None
+                if feedback is None:
+                    raise NotFound(f"There is no feedback {clean_text(feedback_ref)[:20]}")
+                if feedback.submitter_id is not None and feedback.submitter_id == user.id:
+                    raise Forbidden("You sent this feedback, so your voice is already counted.")
+                target = {"feedback_id": feedback.id}
+                record_type, record_ref = "feedback", feedback.ref or ""
+            else:
+                issue = self._final_issue(self.get(issue_ref or ""))
+                target = {"issue_id": issue.id}
+                record_type, record_ref = "issue", issue.ref or ""
+            existing = self.session.scalar(sa.select(MeToo).filter_by(user_id=user.id, **target))
+            before = {"impact": existing.impact} if existing else None
+            if existing is None:
+                self.session.add(MeToo(user_id=user.id, team_id=user.team_id, impact=impact, **target))
+            else:
+                existing.impact = impact
+            audit.record(
+                self.session,
+                actor_id=user.id,
+                action="me_too.changed" if existing else "me_too.added",
+                record_type=record_type,
+                record_ref=record_ref,
+                before=before,
+                after={"impact": impact},
+            )
+            self.session.flush()
+            if feedback_ref is not None:
+                users = self.session.scalar(
+                    sa.select(sa.func.count(sa.distinct(MeToo.user_id))).where(MeToo.feedback_id == feedback.id)
+                )
+                count = 1 + (users or 0)
+            else:
+                count = _tally(*self._rows([issue.id])).contributors
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        return count
+
+    # Editing
+
+    def update(self, ref: str, version: object, changes: Mapping[str, Any], actor: User) -> Issue:
+        """Change the issue's details; raises Conflict if someone else changed it since `version` was read."""
+        errors: dict[str, str] = {}
+        expected = _whole_number(version)
+        if expected is None:
+            errors["version"] = "Send the version of the issue you are changing, as a whole number"
+        for field in changes:
+            if field not in EDITABLE_FIELDS:
+                errors[field] = f"{field} cannot be changed here"
+        clean = self._clean_fields({k: v for k, v in changes.items() if k in EDITABLE_FIELDS}, errors)
+        if errors:
+            raise ValidationFailed(errors)
+
+        self._begin_write()
+        try:
+            issue = self.get(ref)
+            if issue.version != expected:
+                raise _stale(issue)
+            before = {field: getattr(issue, field) for field in clean if getattr(issue, field) != clean[field]}
+            if before:
+                for field in before:
+                    setattr(issue, field, clean[field])
+                audit.record(
+                    self.session,
+                    actor_id=actor.id,
+                    action="issue.updated",
+                    record_type="issue",
+                    record_ref=issue.ref or "",
+                    before=before,
+                    after={field: clean[field] for field in before},
+                )
+                self.session.flush()
+            self.session.commit()
+        except StaleDataError:
+            self.session.rollback()
+            raise _stale(self.get(ref)) from None
+        except BaseException:
+            self.session.rollback()
+            raise
+        return issue
+
+    def _clean_fields(self, values: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+        clean: dict[str, Any] = {}
+        for field, raw in values.items():
+            if raw is not None and not isinstance(raw, str | int | float):
+                errors[field] = f"{FIELD_NAMES[field]} must be text"
+                continue
+            if field == "title":
+                title = _single_line(raw)
+                if not title:
+                    errors[field] = "Enter a title for the issue"
+                elif len(title) > TITLE_MAX:
+                    errors[field] = f"The title must be {TITLE_MAX} characters or fewer (you wrote {len(title)})"
+                clean[field] = title
+            elif field == "module":
+                text = clean_text(raw)
+                slug = self.vocabularies().resolve("module", text) if text else None
+                if text and slug is None:
+                    errors[field] = "Choose the part of the CMS from the list"
+                clean[field] = slug
+            else:
+                text = clean_text(raw) if field in {"summary", "public_response"} else _single_line(raw)
+                limit = SUMMARY_MAX if field in {"summary", "public_response"} else SHORT_MAX
+                if len(text) > limit:
+                    errors[field] = f"{FIELD_NAMES[field]} must be {limit:,} characters or fewer (you wrote {len(text):,})"
+                clean[field] = text if field == "summary" else (text or None)
+        return clean
+
+    # Helpers
+
+    def _begin_write(self) -> None:
+        """Start the write transaction, forgetting anything read before it (another request may have changed it)."""
+        begin_write(self.session)
+        self.session.expire_all()
+
+    def _feedback_by_refs(self, refs: Sequence[str], errors: dict[str, str]) -> list[Feedback]:
+        found = {
+            item.ref: item
+            for item in self.session.scalars(
+                sa.select(Feedback)
+                .options(orm.lazyload(Feedback.attachments), orm.lazyload(Feedback.comments))
+                .where(Feedback.ref.in_(refs))
+            ).unique()
+        }
+        missing = [ref for ref in refs if ref not in found]
+        if missing:
+            errors["feedback"] = (
+                f"There is no feedback {missing[0]}" if len(missing) == 1
+                else "There is no feedback " + ", ".join(missing[:-1]) + " or " + missing[-1]
+            )
+        return [found[ref] for ref in refs if ref in found]
+
+    def _feedback_refs_of(self, issue: Issue) -> list[str]:
+        self.session.flush()
+        return list(self.session.scalars(sa.select(Feedback.ref).where(Feedback.issue_id == issue.id).order_by(Feedback.id)))
+
+    def _open_issue(self, ref: str) -> Issue:
+        issue = self.get(ref)
+        if issue.merged_into is not None:
+            raise Conflict(f"{issue.ref} has been merged into {issue.merged_into.ref}: add feedback there instead.")
+        return issue
+
+    @staticmethod
+    def _final_issue(issue: Issue) -> Issue:
+        """The issue a merged issue ended up in (itself if it was never merged)."""
+        seen = {issue.id}
+        while issue.merged_into is not None and issue.merged_into.id not in seen:
+            issue = issue.merged_into
+            seen.add(issue.id)
+        return issue
+
+
+def _snapshot(issue: Issue) -> dict[str, Any]:
+    return {
+        "title": issue.title,
+        "summary": issue.summary,
+        "module": issue.module,
+        "status": issue.status,
+        "supplier_ref": issue.supplier_ref,
+        "target_release": issue.target_release,
+        "public_response": issue.public_response,
+    }
+
+
+def _stale(issue: Issue) -> Conflict:
+    return Conflict(
+        f"Someone else changed {issue.ref} while you were editing it, so your changes were not saved. "
+        f"Check the latest version (version {issue.version}) and make your changes again."
+    )
+
+
+def _whole_number(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _not_refs_message(bad: Sequence[str]) -> str:
+    shown = ", ".join(f"“{word[:20]}”" for word in bad[:3])
+    return f"{shown} {'is not a feedback reference' if len(bad) == 1 else 'are not feedback references'} (they look like FB-000123)"

@@ -1,0 +1,101 @@
+"""Sparse document vectors over the domain analysis, shared by ``similar`` and grouping.
+
+A vector has two parts:
+
+* ``words``: TF-IDF over concept tokens and Porter stems (sublinear tf, smoothed idf).  The original
+  words inside a matched synonym phrase count at ``ORIGINAL_WEIGHT``.
+* ``grams``: character 4-grams of the content words (typo robustness: "chronolgy" still shares
+  most 4-grams with "chronology"), tf-idf weighted when document frequencies are known.
+
+``cosine`` blends the two parts: ``(1 - GRAM_WEIGHT) * cos(words) + GRAM_WEIGHT * cos(grams)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .analysis import STOP_WORDS, analyse, iter_words
+
+ORIGINAL_WEIGHT = 0.3
+GRAM_WEIGHT = 0.25
+GRAM_N = 4
+
+
+@dataclass
+class TermStats:
+    doc_count: int
+    df: Callable[[str], int]
+    gram_df: Callable[[str], int] | None = None
+
+    def idf(self, term: str) -> float:
+        return math.log(1.0 + self.doc_count / (1.0 + self.df(term)))
+
+    def gram_idf(self, gram: str) -> float:
+        if self.gram_df is None:
+            return 1.0
+        return math.log(1.0 + self.doc_count / (1.0 + self.gram_df(gram)))
+
+
+@dataclass
+class Vec:
+    words: dict[str, float] = field(default_factory=dict)
+    grams: dict[str, float] = field(default_factory=dict)
+    wnorm: float = 0.0
+    gnorm: float = 0.0
+
+
+def raw_terms(text: str, synonyms_name: str = "default", original_weight: float = ORIGINAL_WEIGHT) -> Counter:
+    """Term -> (weighted) count."""
+    tf: Counter = Counter()
+    for t in analyse(text, synonyms_name, 1.0):
+        if t.concept or t.group is None:
+            tf[t.text] += 1.0
+        elif original_weight > 0:
+            tf[t.text] += original_weight
+    return tf
+
+
+def raw_grams(text: str, n: int = GRAM_N) -> Counter:
+    g: Counter = Counter()
+    for w in iter_words(text):
+        if len(w) < 3 or w in STOP_WORDS or w.isdigit():
+            continue
+        s = f"<{w}>"
+        if len(s) <= n:
+            g[s] += 1
+        else:
+            for i in range(len(s) - n + 1):
+                g[s[i : i + n]] += 1
+    return g
+
+
+def weigh(tf: Counter, grams: Counter, stats: TermStats) -> Vec:
+    words = {t: (1.0 + math.log(c) if c >= 1 else c) * stats.idf(t) for t, c in tf.items()}
+    gw = {g: (1.0 + math.log(c)) * stats.gram_idf(g) for g, c in grams.items()}
+    return Vec(
+        words,
+        gw,
+        math.sqrt(sum(v * v for v in words.values())),
+        math.sqrt(sum(v * v for v in gw.values())),
+    )
+
+
+def doc_vector(text: str, stats: TermStats, synonyms_name: str = "default") -> Vec:
+    return weigh(raw_terms(text, synonyms_name), raw_grams(text), stats)
+
+
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b[k] for k, v in a.items() if k in b)
+
+
+def cosine(a: Vec, b: Vec, gram_weight: float = GRAM_WEIGHT) -> float:
+    w = _dot(a.words, b.words) / (a.wnorm * b.wnorm) if a.wnorm and b.wnorm else 0.0
+    if gram_weight <= 0:
+        return w
+    g = _dot(a.grams, b.grams) / (a.gnorm * b.gnorm) if a.gnorm and b.gnorm else 0.0
+    return (1.0 - gram_weight) * w + gram_weight * g

@@ -1,0 +1,190 @@
+"""Every page passes axe-core (WCAG 2.2 A and AA) and the Nu HTML checker, at desktop and phone widths.
+
+The HTML checked by vnu is exactly what the server sent (the navigation response's body), not the DOM
+after scripts ran. axe runs on the live page with JavaScript on, once at 1280px and once at 320px,
+since GOV.UK components change at narrow widths (the service navigation becomes a menu button).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from tests.browser.helpers import (
+    PHONE,
+    LiveServer,
+    PageFactory,
+    fill_feedback_form,
+    make_png,
+    submit_feedback_form,
+)
+from tests.support.axe import format_violations, run_axe
+from tests.support.html_checker import HtmlChecker, format_messages
+
+pytestmark = pytest.mark.browser
+
+
+@dataclasses.dataclass(frozen=True)
+class KnownFeedback:
+    with_public_reply: str  # a ref from the demo data with a reply from business support
+    with_screenshot: str  # a ref the frontline demo login sent with a screenshot
+    receipt_path: str  # the confirmation page of that submission
+
+
+@pytest.fixture(scope="module")
+def known(
+    browser: Any, live_server: LiveServer, signed_in_state, ref_with_public_reply: str, tmp_path_factory  # noqa: ANN001
+) -> KnownFeedback:
+    context = browser.new_context(base_url=live_server.url, storage_state=signed_in_state("frontline"))
+    try:
+        page = context.new_page()
+        page.goto("/feedback/new")
+        fill_feedback_form(
+            page,
+            body="The chronology page showed an error when I added an entry. Screenshot attached.",
+            title="Chronology error when adding an entry",
+            module="Chronology",
+            screenshot=make_png(tmp_path_factory.mktemp("png") / "chronology-error.png"),
+        )
+        response = submit_feedback_form(page)
+        assert response.status == 200 and "/feedback/thanks?receipt=" in page.url, page.url
+        ref = page.locator(".app-ref").inner_text()
+        receipt_path = page.url.removeprefix(live_server.url)
+    finally:
+        context.close()
+    return KnownFeedback(ref_with_public_reply, ref, receipt_path)
+
+
+def _goto(path: str) -> Callable[[Any, KnownFeedback], Any]:
+    return lambda page, known: page.goto(path)
+
+
+def _sign_in_with_errors(page: Any, known: KnownFeedback) -> Any:
+    page.goto("/sign-in")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Sign in").click()
+    return navigation.value
+
+
+def _give_feedback_with_errors(page: Any, known: KnownFeedback) -> Any:
+    page.goto("/feedback/new")
+    page.get_by_label("Short title (optional)").fill("Nothing else filled in")
+    return submit_feedback_form(page)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    id: str
+    role: str | None
+    open: Callable[[Any, KnownFeedback], Any]  # returns the navigation response of the page to check
+    status: int = 200
+    heading: str = ""  # text the page's h1 contains, so we know we checked the right page
+
+
+SCENARIOS = [
+    Scenario("sign-in", None, _goto("/sign-in"), heading="Sign in"),
+    Scenario("sign-in-with-errors", None, _sign_in_with_errors, 400, "Sign in"),
+    Scenario("sign-in-after-signing-out", None, _goto("/sign-in?signed_out=1"), heading="Sign in"),
+    *[Scenario(f"home-{role}", role, _goto("/"), heading="Hello") for role in
+      ("frontline", "business_support", "board", "admin")],
+    Scenario("give-feedback", "frontline", _goto("/feedback/new"), heading="Give feedback"),
+    Scenario("give-feedback-with-errors", "frontline", _give_feedback_with_errors, 422, "Give feedback"),
+    Scenario("confirmation", "frontline", lambda page, known: page.goto(known.receipt_path), heading="Feedback sent"),
+    Scenario("my-feedback", "frontline", _goto("/my-feedback"), heading="My feedback"),
+    Scenario("own-feedback-detail-frontline", "frontline",
+             lambda page, known: page.goto(f"/feedback/{known.with_screenshot}"), heading="Chronology error"),
+    Scenario("all-feedback", "business_support", _goto("/feedback"), heading="All feedback"),
+    Scenario("all-feedback-filtered", "business_support",
+             _goto("/feedback?module=case-notes&impact=blocks-work&from=2026-03-01"), heading="All feedback"),
+    Scenario("all-feedback-page-2", "business_support", _goto("/feedback?page=2"), heading="All feedback"),
+    Scenario("all-feedback-bad-filter", "business_support", _goto("/feedback?from=31/3/2026"), 400, "All feedback"),
+    Scenario("all-feedback-board", "board", _goto("/feedback?page=3"), heading="All feedback"),
+    Scenario("feedback-detail-with-reply", "business_support",
+             lambda page, known: page.goto(f"/feedback/{known.with_public_reply}")),
+    Scenario("feedback-detail-with-screenshot", "business_support",
+             lambda page, known: page.goto(f"/feedback/{known.with_screenshot}"), heading="Chronology error"),
+    Scenario("403-frontline-opens-all-feedback", "frontline", _goto("/feedback"), 403, "You do not have access"),
+    Scenario("404-unknown-page", "frontline", _goto("/no-such-page"), 404, "Page not found"),
+    Scenario("404-unknown-page-signed-out", None, _goto("/no-such-page"), 404, "Page not found"),
+    Scenario("404-unknown-feedback", "business_support", _goto("/feedback/FB-999999"), 404, "Page not found"),
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[scenario.id for scenario in SCENARIOS])
+def test_page_is_accessible_and_valid(
+    scenario: Scenario, open_page: PageFactory, known: KnownFeedback, html_checker_service: HtmlChecker
+) -> None:
+    page = open_page(scenario.role, viewport="desktop")
+    response = scenario.open(page, known)
+    assert response is not None
+    assert response.status == scenario.status, f"{page.url} answered {response.status}"
+    assert scenario.heading in page.locator("h1").inner_text()
+    page.wait_for_load_state("load")
+
+    errors = html_checker_service.check(response.text())
+    assert not errors, f"Nu HTML checker errors on {page.url}:\n{format_messages(errors)}"
+
+    violations = run_axe(page)
+    assert not violations, f"at 1280px on {page.url}: {format_violations(violations)}"
+    page.set_viewport_size(PHONE)
+    violations = run_axe(page)
+    assert not violations, f"at 320px on {page.url}: {format_violations(violations)}"
+
+
+def test_filtering_with_htmx_keeps_the_page_accessible(
+    open_page: PageFactory, html_checker_service: HtmlChecker
+) -> None:
+    """With JavaScript on, filters update the results in place; the updated page must still pass."""
+    page = open_page("business_support", viewport="desktop")
+    page.goto("/feedback")
+    before = page.locator("#result-count").inner_text()
+    with page.expect_response(lambda response: "module=assessments" in response.url):
+        page.get_by_label("Part of the CMS").select_option(label="Assessments")
+    page.wait_for_function(
+        "(before) => { const count = document.querySelector('#result-count'); return count && count.innerText !== before; }",
+        arg=before,
+    )
+    assert "module=assessments" in page.url  # pushed, so the filtered list can be bookmarked and shared
+    assert page.locator("#results").count() == 1 and page.locator("#result-count").count() == 1
+    # The DOM as htmx left it (checked before axe injects its own script into the page).
+    errors = html_checker_service.check(page.content())
+    assert not errors, format_messages(errors)
+    violations = run_axe(page)
+    assert not violations, format_violations(violations)
+
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_keyboard_focus_is_visible_in_the_header(open_page: PageFactory, viewport: str) -> None:
+    """Every control in the header and navigation shows the GOV.UK focus state (black on yellow) when tabbed to.
+
+    axe cannot see focus styles, and the header is our own markup on a black background.
+    """
+    page = open_page("business_support", viewport=viewport)
+    page.goto("/")
+    focused = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        state = page.evaluate(
+            """() => {
+                const el = document.activeElement;
+                const style = getComputedStyle(el);
+                return {text: el.innerText.trim(), tag: el.tagName, main: !!el.closest('main'),
+                        color: style.color, background: style.backgroundColor};
+            }"""
+        )
+        if state["main"]:
+            break
+        focused.append(state)
+    names = [state["text"] for state in focused]
+    expected = ["Skip to main content", "Children's Services", "Sign out", "CMS Feedback"]
+    if viewport == "phone":
+        expected.append("Menu")  # GOV.UK service navigation collapses the links behind a button
+    else:
+        expected += [text.strip() for text in page.locator(".govuk-service-navigation__list a").all_inner_texts()]
+        assert {"Give feedback", "My feedback", "All feedback"} <= set(expected)
+    assert names == expected
+    for state in focused:
+        assert (state["color"], state["background"]) == ("rgb(11, 12, 12)", "rgb(255, 221, 0)"), state
