@@ -101,6 +101,8 @@ def create_app(settings: Settings) -> Litestar:
                     *feedback_admin_controllers.ROUTES,
                     *issue_controllers.ROUTES,
                     *issue_api.ROUTES,
+                    *search_controllers.ROUTES,
+                    *search_api.ROUTES,
                 ],
             ),
         ],

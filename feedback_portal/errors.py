@@ -61,7 +61,7 @@ class RowError:
 
 
 class ImportFailed(ValidationFailed):
-    """An import was refused and nothing was saved. `problems` lists every bad row (or the file's one problem)."""
+    """An import was refused and nothing was saved. `problems` lists every bad row, or the file's problem."""
 
     def __init__(self, problems: list[RowError], message: str | None = None) -> None:
         self.problems = problems

@@ -1,7 +1,8 @@
-"""The feedback-portal command: db upgrade, users create, users token."""
+"""The feedback-portal command: db upgrade, users create, users token, import and export."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -104,3 +105,73 @@ def test_serve_demo_seeds_data_prints_logins_and_answers_http(tmp_path, unused_p
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+IMPORT_CSV = (
+    "ref,title,body,module,kind,impact,team,submitted_at,owner\n"
+    ",Lost note,The case note vanished,Case notes,Something is broken,MINOR,Family Hubs North,31/03/2025 14:05,x\n"
+    "FB-120,Slow,Search takes a minute,search,performance,It stops me working,,2025-04-01,y\n"
+)
+
+
+def feedback_count(tmp_path) -> int:  # noqa: ANN001
+    from feedback_portal.feedback.models import Feedback
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'portal.db'}")
+    with db.make_session_factory(engine)() as session:
+        found = session.scalar(sa.select(sa.func.count(Feedback.id)))
+    engine.dispose()
+    return found
+
+
+def test_import_prints_the_summary_and_export_writes_every_format(tmp_path):
+    source = tmp_path / "old feedback.csv"
+    source.write_text(IMPORT_CSV, encoding="utf-8")
+    result = run(tmp_path, "import", str(source))
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 feedback items." in result.stdout
+    assert "New teams (1):\n  Family Hubs North (family-hubs-north)" in result.stdout
+    assert "Warning: These columns were ignored, as the import does not use them: owner" in result.stdout
+    assert "Checking rows" in result.stderr and "Saving" in result.stderr  # the progress bar
+    assert feedback_count(tmp_path) == 2
+
+    for fmt in ("csv", "xlsx", "json"):
+        target = tmp_path / f"export-{fmt}.out"
+        exported = run(tmp_path, "export", "--format", fmt, str(target))
+        assert exported.exit_code == 0, exported.output
+        assert f"Exported 2 feedback items to {target}." in exported.stdout
+    records = json.loads((tmp_path / "export-json.out").read_text())
+    # A given ref keeps its number; the others are numbered after the highest.
+    assert [record["ref"] for record in records] == ["FB-000120", "FB-000121"]
+    assert records[1]["team"] == "family-hubs-north" and records[1]["submitted_by"] is None
+    assert (tmp_path / "export-csv.out").read_bytes().startswith(b"\xef\xbb\xbfref,title,body,")
+    assert (tmp_path / "export-xlsx.out").read_bytes().startswith(b"PK")
+    by_extension = run(tmp_path, "export", str(tmp_path / "all.json"))
+    assert by_extension.exit_code == 0 and json.loads((tmp_path / "all.json").read_text()) == records
+    unknown = run(tmp_path, "export", str(tmp_path / "all.txt"))
+    assert unknown.exit_code != 0 and "--format csv, xlsx or json" in unknown.output
+
+
+def test_import_lists_every_bad_row_by_line_and_imports_nothing(tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_text(
+        IMPORT_CSV
+        + ",,Nothing happens,Casenotes,bug,minor,,,\n"
+        + ",,Saved twice,search,bug,minor,,30/02/2025,\n"
+        + "FB-120,,Same ref,search,bug,minor,,,\n",
+        encoding="utf-8",
+    )
+    result = run(tmp_path, "import", str(source))
+    assert result.exit_code == 1
+    assert f"Nothing was imported: 3 problems to fix in {source}:" in result.stderr
+    assert 'line 4: module "Casenotes" is not a CMS module the portal knows; use one of: case-notes,' in result.stderr
+    assert 'line 5: submitted_at "30/02/2025" is not a real date' in result.stderr
+    assert "line 6: ref FB-000120 is also on line 3; each ref can be used once" in result.stderr
+    assert feedback_count(tmp_path) == 0
+
+    missing = run(tmp_path, "import", str(tmp_path / "nowhere.csv"))
+    assert missing.exit_code == 1 and "nowhere.csv could not be opened" in missing.stderr
+    wrong = tmp_path / "notes.txt"
+    wrong.write_text("hello")
+    refused = run(tmp_path, "import", str(wrong))
+    assert refused.exit_code == 1 and "notes.txt is not a CSV or Excel file" in refused.stderr

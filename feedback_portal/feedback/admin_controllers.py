@@ -1,4 +1,4 @@
-"""Admin pages for feedback: importing the old feedback spreadsheets (the upload twin of `feedback-portal import`)."""
+"""Admin pages for feedback: importing old spreadsheets (the upload twin of `feedback-portal import`)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ IMPORT_PAGE = "admin/import.html"
 PROBLEMS_SHOWN = 50
 # The upload may be as big as the importer accepts, plus room for the rest of the form.
 IMPORT_REQUEST_MAX_BYTES = importing.MAX_FILE_BYTES + 1024 * 1024
+MAX_MEGABYTES = importing.MAX_FILE_BYTES // (1024 * 1024)
 
 
 def _import_page(
@@ -47,7 +48,7 @@ def _import_page(
         more_problems=max(0, len(problems) - PROBLEMS_SHOWN),
         summary=summary,
         show_form=show_form,
-        max_megabytes=importing.MAX_FILE_BYTES // (1024 * 1024),
+        max_megabytes=MAX_MEGABYTES,
         max_rows=importing.MAX_ROWS,
         required_columns=importing.REQUIRED_COLUMNS,
         title_max=TITLE_MAX,
@@ -56,7 +57,9 @@ def _import_page(
 
 
 @get("/admin/import", guards=[web.admin_only], sync_to_thread=True)
-def import_form(request: Request, db_session: NamedDependency[orm.Session], result: FromQuery[str] = "") -> Template:
+def import_form(
+    request: Request, db_session: NamedDependency[orm.Session], result: FromQuery[str] = ""
+) -> Template:
     summary = None
     if result.isdigit():
         event = db_session.get(AuditEvent, int(result))
@@ -70,7 +73,10 @@ def _request_too_large(request: Request, error: HTTPException) -> Template:
     user = web.current_user(request)
     if user is None or user.role_enum != Role.ADMIN:
         return web.page(
-            request, "errors/error.html", status_code=403, title="You do not have access to this page",
+            request,
+            "errors/error.html",
+            status_code=403,
+            title="You do not have access to this page",
             message="Your role does not give you access to this page.",
         )
     # The body was refused before the CSRF check ran, so this page has no token for a form: it links back
@@ -80,8 +86,8 @@ def _request_too_large(request: Request, error: HTTPException) -> Template:
         status_code=error.status_code,
         show_form=False,
         message=(
-            f"The file is too big to upload: files to import must be {importing.MAX_FILE_BYTES // (1024 * 1024)} MB "
-            "or smaller. Nothing was imported. Split it into smaller files and import each one."
+            f"The file is too big to upload: files to import must be {MAX_MEGABYTES} MB or smaller. "
+            "Nothing was imported. Split it into smaller files and import each one."
         ),
     )
 

@@ -26,8 +26,19 @@ from feedback_portal.issues.models import Issue
 
 FORMATS = ("csv", "xlsx", "json")
 COLUMNS = (
-    "ref", "title", "body", "module", "kind", "impact", "frequency", "team", "anonymity", "status",
-    "issue_ref", "submitted_at", "submitted_by",
+    "ref",
+    "title",
+    "body",
+    "module",
+    "kind",
+    "impact",
+    "frequency",
+    "team",
+    "anonymity",
+    "status",
+    "issue_ref",
+    "submitted_at",
+    "submitted_by",
 )
 BATCH = 1_000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -77,14 +88,16 @@ def count(session: orm.Session) -> int:
 
 
 def csv_safe(value: object) -> str:
-    """A cell value spreadsheets will show as text, not run as a formula ("=HYPERLINK(...)" -> "'=HYPERLINK(...)")."""
+    """A cell value spreadsheets show as text, never run as a formula: "=SUM(A1)" becomes "'=SUM(A1)"."""
     if value is None:
         return ""
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def write_csv(records: Iterator[dict[str, Any]], handle: IO[bytes], progress: Progress | None = None, total: int = 0) -> int:
+def write_csv(
+    records: Iterator[dict[str, Any]], handle: IO[bytes], progress: Progress | None = None, total: int = 0
+) -> int:
     # UTF-8 with a byte order mark, so Excel shows accents and curly quotes correctly.
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="", write_through=True)
     try:
@@ -100,7 +113,9 @@ def write_csv(records: Iterator[dict[str, Any]], handle: IO[bytes], progress: Pr
         text.detach()
 
 
-def write_json(records: Iterator[dict[str, Any]], handle: IO[bytes], progress: Progress | None = None, total: int = 0) -> int:
+def write_json(
+    records: Iterator[dict[str, Any]], handle: IO[bytes], progress: Progress | None = None, total: int = 0
+) -> int:
     written = 0
     handle.write(b"[")
     for written, record in enumerate(records, start=1):
@@ -111,7 +126,9 @@ def write_json(records: Iterator[dict[str, Any]], handle: IO[bytes], progress: P
     return written
 
 
-def write_xlsx(records: Iterator[dict[str, Any]], handle: IO[bytes], progress: Progress | None = None, total: int = 0) -> int:
+def write_xlsx(
+    records: Iterator[dict[str, Any]], handle: IO[bytes], progress: Progress | None = None, total: int = 0
+) -> int:
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -144,7 +161,10 @@ WRITERS = {"csv": write_csv, "json": write_json, "xlsx": write_xlsx}
 
 
 def export_feedback(
-    session: orm.Session, fmt: str, destination: str | os.PathLike[str] | IO[bytes], progress: Progress | None = None
+    session: orm.Session,
+    fmt: str,
+    destination: str | os.PathLike[str] | IO[bytes],
+    progress: Progress | None = None,
 ) -> int:
     """Write every feedback to a path (replaced only once the export is complete) or a binary file.
     Returns how many were written."""

@@ -1,4 +1,4 @@
-"""Importing the old feedback spreadsheets (.csv or .xlsx): read them safely, check every row, save all or nothing.
+"""Importing the old feedback spreadsheets (.csv or .xlsx): read safely, check every row, save all or nothing.
 
 The columns are `ref,title,body,module,kind,impact,team,submitted_at` (and optionally `frequency`); only body,
 module, kind and impact must be there. Values may be slugs or the labels the form shows, in any case.
@@ -56,7 +56,12 @@ INSERT_BATCH = 1_000
 REQUIRED_COLUMNS = ("body", "module", "kind", "impact")
 OPTIONAL_COLUMNS = ("ref", "title", "team", "submitted_at", "frequency")
 KNOWN_COLUMNS = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
-VOCABULARY_NOUNS = {"module": "CMS module", "kind": "kind of problem", "impact": "level of impact", "frequency": "frequency"}
+VOCABULARY_NOUNS = {
+    "module": "CMS module",
+    "kind": "kind of problem",
+    "impact": "level of impact",
+    "frequency": "frequency",
+}
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=LONDON)
@@ -146,8 +151,8 @@ def read_rows(source: bytes | str | os.PathLike[str], filename: str | None = Non
     if extension == ".csv":
         if is_zip:
             raise _file_error(
-                f"{filename} looks like an Excel workbook, not a CSV file. Rename it to end in .xlsx, or save it "
-                "from Excel as CSV UTF-8."
+                f"{filename} looks like an Excel workbook, not a CSV file. Rename it to end in .xlsx, or "
+                "save it from Excel as CSV UTF-8."
             )
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
         return _read_csv(data, filename)
@@ -160,7 +165,8 @@ def check_size(size: int, filename: str) -> None:
     """Refuse a file that is empty or too big, before reading any of it."""
     if size > MAX_FILE_BYTES:
         raise _file_error(
-            f"{filename} is {_megabytes(size)}: files to import must be {_megabytes(MAX_FILE_BYTES)} or smaller. "
+            f"{filename} is {_megabytes(size)}: files to import must be {_megabytes(MAX_FILE_BYTES)} or "
+            "smaller. "
             "Split it into smaller files and import each one."
         )
     if size == 0:
@@ -193,9 +199,9 @@ def _check_header(raw: Iterable[object], filename: str, warnings: list[str]) -> 
         if len(named) > 12:
             shown += ", …"
         raise _file_error(
-            f"{filename} has no {_quoted(missing)} column{'s' if len(missing) > 1 else ''}. The first line must "
-            f"name the columns: {', '.join(REQUIRED_COLUMNS)} are needed, and {', '.join(OPTIONAL_COLUMNS)} "
-            f"may be given. Its first line has {shown}."
+            f"{filename} has no {_quoted(missing)} column{'s' if len(missing) > 1 else ''}. "
+            f"The first line must name the columns: {', '.join(REQUIRED_COLUMNS)} are needed, and "
+            f"{', '.join(OPTIONAL_COLUMNS)} may be given. Its first line has {shown}."
         )
     unknown = [column for column in named if column not in KNOWN_COLUMNS]
     if unknown:
@@ -212,10 +218,12 @@ def _read_csv(data: bytes, filename: str) -> ImportFile:
     warnings: list[str] = []
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise _file_error(
-            f"{filename} is saved as UTF-16 (\"Unicode Text\"). Save it from Excel as CSV UTF-8 instead."
+            f'{filename} is saved as UTF-16 ("Unicode Text"). Save it from Excel as CSV UTF-8 instead.'
         )
     if b"\x00" in data:
-        raise _file_error(f"{filename} is not a CSV file: it contains binary data. Choose a .csv or .xlsx file.")
+        raise _file_error(
+            f"{filename} is not a CSV file: it contains binary data. Choose a .csv or .xlsx file."
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -227,8 +235,8 @@ def _read_csv(data: bytes, filename: str) -> ImportFile:
                 "CSV UTF-8 and try again."
             ) from None
         warnings.append(
-            f"{filename} is not UTF-8, so it was read as Windows-1252 (what Excel saves as \"CSV\"). "
-            "Check that accented letters and curly quotes look right; saving as \"CSV UTF-8\" avoids this."
+            f'{filename} is not UTF-8, so it was read as Windows-1252 (what Excel saves as "CSV"). '
+            'Check that accented letters and curly quotes look right; saving as "CSV UTF-8" avoids this.'
         )
     if not text.strip():
         raise _file_error(f"{filename} is empty")
@@ -256,14 +264,14 @@ def _read_csv(data: bytes, filename: str) -> ImportFile:
                 row: Row = {
                     column: _unescape(value) for column, value in zip(columns, values, strict=False) if column
                 }
-                extra = values[len(columns):]
+                extra = values[len(columns) :]
                 if any(value.strip() for value in extra):
                     row[None] = extra
                 yield line, row
         except csv.Error as error:
             reason = str(error)
             if "field larger than field limit" in reason:
-                reason = "a value is far too long; is a closing quote (\") missing?"
+                reason = 'a value is far too long; is a closing quote (") missing?'
             raise ImportFailed(
                 [RowError(line + 1, None, f"could not be read as CSV: {reason}")],
                 message=f"Nothing was imported: line {line + 1} of {filename} could not be read as CSV",
@@ -287,7 +295,7 @@ def _check_zip(source: bytes | str | os.PathLike[str], filename: str) -> None:
         raise _file_error(f"{filename} is damaged or is not a real Excel workbook") from None
     refused = (
         f"{filename} was refused: it unpacks to far more data than a spreadsheet of feedback would, which is "
-        "how a \"zip bomb\" attack works. If it is a genuine workbook, save it as CSV UTF-8 and import that."
+        'how a "zip bomb" attack works. If it is a genuine workbook, save it as CSV UTF-8 and import that.'
     )
     if len(entries) > XLSX_MAX_ENTRIES:
         raise _file_error(
@@ -297,7 +305,9 @@ def _check_zip(source: bytes | str | os.PathLike[str], filename: str) -> None:
     total = 0
     for entry in entries:
         total += entry.file_size
-        if entry.file_size >= XLSX_RATIO_CHECKED_FROM and entry.file_size > XLSX_MAX_RATIO * max(entry.compress_size, 1):
+        if entry.file_size >= XLSX_RATIO_CHECKED_FROM and entry.file_size > XLSX_MAX_RATIO * max(
+            entry.compress_size, 1
+        ):
             raise _file_error(refused)
     if total > XLSX_MAX_UNCOMPRESSED_BYTES:
         raise _file_error(refused)
@@ -312,7 +322,10 @@ def _read_xlsx(source: bytes | str | os.PathLike[str], filename: str) -> ImportF
     warnings: list[str] = []
     try:
         workbook = openpyxl.load_workbook(
-            io.BytesIO(source) if isinstance(source, bytes) else source, read_only=True, data_only=True
+            io.BytesIO(source) if isinstance(source, bytes) else source,
+            read_only=True,
+            data_only=True,  # a formula's saved value, never the formula
+            rich_text=True,  # faster for inline strings; rich text becomes plain text in _xlsx_text
         )
     except Exception:  # noqa: BLE001  (an untrusted file can fail in many ways inside openpyxl)
         log.info("Could not open %s as a workbook", filename, exc_info=True)
@@ -324,7 +337,7 @@ def _read_xlsx(source: bytes | str | os.PathLike[str], filename: str) -> ImportF
         sheet = sheets[0]
         if len(sheets) > 1:
             warnings.append(
-                f"Only the first sheet, \"{sheet.title}\", was read; the workbook has {len(sheets)} sheets."
+                f'Only the first sheet, "{sheet.title}", was read; the workbook has {len(sheets)} sheets.'
             )
         try:
             total_hint = (sheet.max_row - 1) if sheet.max_row else None
@@ -351,9 +364,14 @@ def _read_xlsx(source: bytes | str | os.PathLike[str], filename: str) -> ImportF
                     return
                 if not any(_xlsx_text(value).strip() for value in cells):
                     continue
-                yield line, {
-                    column: _xlsx_value(value) for column, value in zip(columns, cells, strict=False) if column
-                }
+                yield (
+                    line,
+                    {
+                        column: _xlsx_value(value)
+                        for column, value in zip(columns, cells, strict=False)
+                        if column
+                    },
+                )
         finally:
             workbook.close()
 
@@ -413,14 +431,16 @@ def parse_submitted_at(value: Any, now: dt.datetime) -> dt.datetime:
             try:
                 moment = dt.datetime(year, month, day, hour, minute, second)
             except ValueError:
-                raise ValueError(f"{shown} is not a real date (dates are day/month/year, like 31/03/2026)") from None
+                raise ValueError(
+                    f"{shown} is not a real date (dates are day/month/year, like 31/03/2026)"
+                ) from None
         else:
             try:
                 moment = dt.datetime.fromisoformat(text)
             except ValueError:
                 raise ValueError(
-                    f"{shown} is not a date: use a date like 31/03/2026 or 2026-03-31, optionally with a time "
-                    "like 14:30"
+                    f"{shown} is not a date: use a date like 31/03/2026 or 2026-03-31, optionally with a "
+                    "time like 14:30"
                 ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LONDON)
@@ -466,7 +486,8 @@ class _RowChecker:
         self.ref_lines: dict[int, int] = {}
         self._resolved: dict[tuple[str, str], str | None] = {}
         self._valid = {
-            field: ", ".join(vocabularies.options(field)) for field in ("module", "kind", "impact", "frequency")
+            field: ", ".join(vocabularies.options(field))
+            for field in ("module", "kind", "impact", "frequency")
         }
 
     def check(self, line: int, row: Row) -> tuple[_CleanRow | None, list[RowError]]:
@@ -476,8 +497,11 @@ class _RowChecker:
             problems.append(RowError(line, field, message))
 
         if row.get(None):
-            problem(None, "has more values than the first line has column names; is a value with a comma in it "
-                          "missing its quotes?")
+            problem(
+                None,
+                "has more values than the first line has column names; is a value with a comma in it "
+                "missing its quotes?",
+            )
         values: dict[str, Any] = {}
         body = self._text(row, "body")
         if not body:
@@ -514,8 +538,11 @@ class _RowChecker:
         if raw_ref:
             match = _REF.match(raw_ref.replace(" ", ""))
             if not match:
-                problem("ref", f"{_shown(raw_ref)} is not a feedback reference; use FB- and a number, like "
-                               "FB-000123, or leave it empty")
+                problem(
+                    "ref",
+                    f"{_shown(raw_ref)} is not a feedback reference; use FB- and a number, like "
+                    "FB-000123, or leave it empty",
+                )
             elif not 1 <= int(match.group(1)) <= MAX_REF_NUMBER:
                 problem("ref", f"{_shown(raw_ref)} is not a feedback reference: its number is out of range")
             else:
@@ -587,7 +614,8 @@ class ImportService:
         source: str | None = None,
     ) -> ImportSummary:
         """Check every row, then save them all in one transaction; or raise ImportFailed listing every
-        problem by line, having saved nothing. `rows` is usually read_rows(...); its warnings are passed on."""
+        problem by line, having saved nothing. `rows` is usually read_rows(...); its warnings are passed
+        on."""
         report = progress or (lambda stage, done, total: None)
         total = getattr(rows, "total_hint", None)
         checker = _RowChecker(
@@ -603,7 +631,7 @@ class ImportService:
                 clean.append(row_clean)
             problems.extend(row_problems)
             if count % 500 == 0:
-                report("check", count, max(total or 0, count))
+                report("check", count, max(total, count) if total else None)
         report("check", count, count)
         if count == 0:
             raise _file_error("The file has no feedback in it: there is nothing under the column names")
@@ -619,10 +647,12 @@ class ImportService:
         numbers = list(wanted)
         problems = []
         for start in range(0, len(numbers), 500):
-            chunk = numbers[start:start + 500]
+            chunk = numbers[start : start + 500]
             refs = [format_ref(number) for number in chunk]
             taken = self.session.execute(
-                sa.select(Feedback.id, Feedback.ref).where(sa.or_(Feedback.id.in_(chunk), Feedback.ref.in_(refs)))
+                sa.select(Feedback.id, Feedback.ref).where(
+                    sa.or_(Feedback.id.in_(chunk), Feedback.ref.in_(refs))
+                )
             )
             for feedback_id, ref in taken:
                 number = feedback_id if feedback_id in wanted else int(_REF.match(ref).group(1))
@@ -649,7 +679,7 @@ class ImportService:
             clashes = self._refs_in_use(rows)
             if clashes:
                 raise ImportFailed(clashes)
-            team_ids: dict[str, int] = {slug: team_id for slug, team_id in self.session.execute(sa.select(Team.slug, Team.id))}
+            team_ids: dict[str, int] = dict(self.session.execute(sa.select(Team.slug, Team.id)).all())
             created_teams = []
             for slug, name in new_teams.items():
                 if slug not in team_ids:
@@ -668,37 +698,24 @@ class ImportService:
                     "status": FeedbackStatus.RECEIVED.value,
                 }
 
-            done = 0
+            # A given ref keeps its number as the id; the other rows get ids from the database's own
+            # numbering, taken after every given number so later feedback never collides with them.
+            given = [row.number for row in rows if row.number is not None]
+            new_ids = iter(self._allocate_ids(len(rows) - len(given), after=max(given, default=0)))
+            ids = [row.number if row.number is not None else next(new_ids) for row in rows]
             report("save", 0, total)
-            ids_by_line: dict[int, int] = {}
-            # Rows with a ref keep its number as their id; the rest are numbered by the database after them.
-            with_ref = [row for row in rows if row.number is not None]
-            for start in range(0, len(with_ref), INSERT_BATCH):
-                batch = with_ref[start:start + INSERT_BATCH]
+            for start in range(0, total, INSERT_BATCH):
+                batch = zip(
+                    rows[start : start + INSERT_BATCH], ids[start : start + INSERT_BATCH], strict=True
+                )
                 self.session.execute(
                     sa.insert(table),
-                    [{**record(row), "id": row.number, "ref": format_ref(row.number)} for row in batch],
+                    [
+                        {**record(row), "id": feedback_id, "ref": format_ref(feedback_id)}
+                        for row, feedback_id in batch
+                    ],
                 )
-                ids_by_line.update({row.line: row.number for row in batch})
-                done += len(batch)
-                report("save", done, total)
-            if with_ref:
-                self._advance_id_sequence()
-            without_ref = [row for row in rows if row.number is None]
-            for start in range(0, len(without_ref), INSERT_BATCH):
-                batch = without_ref[start:start + INSERT_BATCH]
-                new_ids = self.session.execute(
-                    sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                    [{**record(row), "ref": None} for row in batch],
-                ).scalars().all()
-                self.session.execute(
-                    sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(ref=sa.bindparam("b_ref")),
-                    [{"b_id": new_id, "b_ref": format_ref(new_id)} for new_id in new_ids],
-                )
-                ids_by_line.update(zip((row.line for row in batch), new_ids, strict=True))
-                done += len(batch)
-                report("save", done, total)
-            ids = [ids_by_line[row.line] for row in rows]
+                report("save", min(start + INSERT_BATCH, total), total)
             changelog.record(self.session, "feedback", ids)
             refs = [format_ref(feedback_id) for feedback_id in ids]
             team_names = [f"{team.name} ({team.slug})" for team in created_teams]
@@ -724,8 +741,8 @@ class ImportService:
             self.session.rollback()
             log.warning("Import refused by the database", exc_info=True)
             raise _file_error(
-                "Someone added feedback with one of these refs while the file was being imported, so nothing "
-                "was imported. Try again."
+                "The database refused the import, perhaps because someone added feedback with one of its "
+                "refs at the same moment. Nothing was imported: try again."
             ) from None
         except BaseException:
             self.session.rollback()
@@ -734,15 +751,33 @@ class ImportService:
             created=len(refs), refs=refs, new_teams=team_names, warnings=warnings, audit_event_id=event_id
         )
 
-    def _advance_id_sequence(self) -> None:
-        """On PostgreSQL ids come from a sequence, which knows nothing of ids we chose: move it past them."""
+    def _allocate_ids(self, count: int, *, after: int) -> list[int]:
+        """Ids for new feedback, all greater than `after` and than every id in use.
+
+        PostgreSQL: the id sequence is first moved past `after` and every id (never backwards), then
+        asked for `count` numbers, so feedback given through the form afterwards carries on from there.
+        SQLite: the next ids after the largest, as SQLite itself would number them; begin_write holds
+        the write lock, so nobody else can take them meanwhile."""
         if self.session.get_bind().dialect.name == "postgresql":
+            sequence = "pg_get_serial_sequence('feedback', 'id')"
+            highest = (
+                f"GREATEST(:after, (SELECT COALESCE(MAX(id), 0) FROM feedback), "
+                f"COALESCE(pg_sequence_last_value({sequence}::regclass), 0))"
+            )
+            # is_called=false when nothing was ever numbered, so an empty table still starts at 1.
             self.session.execute(
-                sa.text(
-                    "SELECT setval(pg_get_serial_sequence('feedback', 'id'), "
-                    "(SELECT COALESCE(MAX(id), 1) FROM feedback))"
+                sa.text(f"SELECT setval({sequence}, GREATEST({highest}, 1), {highest} > 0)"), {"after": after}
+            )
+            if not count:
+                return []
+            return sorted(
+                self.session.scalars(
+                    sa.text(f"SELECT nextval({sequence}) FROM generate_series(1, :count)"), {"count": count}
                 )
             )
+        largest = self.session.scalar(sa.select(sa.func.max(Feedback.id))) or 0
+        first = max(largest, after) + 1
+        return list(range(first, first + count))
 
 
 def _ref_number(ref: str) -> int:

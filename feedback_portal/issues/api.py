@@ -36,12 +36,16 @@ def summary_json(item: IssueSummary) -> dict[str, Any]:
     return {
         **issue_json(item.issue),
         "feedback": item.feedback_refs,
-        "counts": {"feedback": item.tally.feedback, "contributors": item.tally.contributors, "me_toos": item.tally.me_toos},
+        "counts": {
+            "feedback": item.tally.feedback,
+            "contributors": item.tally.contributors,
+            "me_toos": item.tally.me_toos,
+        },
     }
 
 
 def evidence_json(evidence: IssueEvidence) -> dict[str, Any]:
-    """The issue in full. Feedback is listed by ref only: who sent it is on each feedback, as its viewer may see."""
+    """The issue in full. Feedback is listed by ref: who sent it is shown there, to those who may see it."""
     return {
         **issue_json(evidence.issue),
         "feedback": [item.ref for item in evidence.feedback],
@@ -54,7 +58,8 @@ def evidence_json(evidence: IssueEvidence) -> dict[str, Any]:
         "teams": [{"team": name, "count": count} for name, count in evidence.teams],
         "impacts": evidence.impacts,
         "weekly_trend": [
-            {"week": week.iso_week, "starts": week.starts.isoformat(), "count": week.count} for week in evidence.trend
+            {"week": week.iso_week, "starts": week.starts.isoformat(), "count": week.count}
+            for week in evidence.trend
         ],
         "merges": [
             {
@@ -71,20 +76,31 @@ def evidence_json(evidence: IssueEvidence) -> dict[str, Any]:
     }
 
 
-@post("/api/v1/issues", guards=[web.triage_only], sync_to_thread=True, status_code=201, summary="Create an issue")
+@post(
+    "/api/v1/issues",
+    guards=[web.triage_only],
+    sync_to_thread=True,
+    status_code=201,
+    summary="Create an issue",
+)
 def create_issue(
     request: Request, data: JSONBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
 ) -> Response[dict[str, Any]]:
     service = IssueService(db_session)
     issue = service.create(
-        data.get("title"), data.get("feedback"), web.signed_in_user(request),
-        summary=data.get("summary") or "", module=data.get("module"),
+        data.get("title"),
+        data.get("feedback"),
+        web.signed_in_user(request),
+        summary=data.get("summary") or "",
+        module=data.get("module"),
     )
     document = {**evidence_json(service.evidence(issue)), "moved_from": service.moved_from}
     return Response(document, status_code=201, headers={"Location": f"/api/v1/issues/{issue.ref}"})
 
 
-@get("/api/v1/issues", guards=[web.feedback_readers], sync_to_thread=True, summary="List issues, newest first")
+@get(
+    "/api/v1/issues", guards=[web.feedback_readers], sync_to_thread=True, summary="List issues, newest first"
+)
 def list_issues(
     db_session: NamedDependency[orm.Session],
     status: FromQuery[str] = "",
@@ -106,7 +122,12 @@ def list_issues(
     }
 
 
-@get("/api/v1/issues/{ref:str}", guards=[web.feedback_readers], sync_to_thread=True, summary="One issue and its evidence")
+@get(
+    "/api/v1/issues/{ref:str}",
+    guards=[web.feedback_readers],
+    sync_to_thread=True,
+    summary="One issue and its evidence",
+)
 def get_issue(ref: FromPath[str], db_session: NamedDependency[orm.Session]) -> dict[str, Any]:
     service = IssueService(db_session)
     return evidence_json(service.evidence(service.get(ref)))
@@ -121,7 +142,10 @@ def get_issue(ref: FromPath[str], db_session: NamedDependency[orm.Session]) -> d
     "is saved. Fields: title, summary, module, supplier_ref, target_release, public_response.",
 )
 def update_issue(
-    request: Request, ref: FromPath[str], data: JSONBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> dict[str, Any]:
     service = IssueService(db_session)
     changes = {key: value for key, value in data.items() if key != "version"}

@@ -1,4 +1,4 @@
-"""Pages for issues: the list, one issue and its evidence, grouping feedback, merging, editing, and "me too"."""
+"""Pages for issues: the list, one issue and its evidence, grouping, merging, editing, and "me too"."""
 
 from __future__ import annotations
 
@@ -15,11 +15,9 @@ from feedback_portal import web
 from feedback_portal.accounts.models import Role, User
 from feedback_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from feedback_portal.feedback.services import submitter_name
-from feedback_portal.feedback.vocabulary import FeedbackStatus
 from feedback_portal.issues.models import Issue, IssueStatus
 from feedback_portal.issues.services import (
     EDITABLE_FIELDS,
-    SHORT_MAX,
     SUMMARY_MAX,
     TITLE_MAX,
     IssueService,
@@ -74,16 +72,17 @@ def _issue_page(
         vocabularies=service.vocabularies(),
         submitter_name=submitter_name,
         statuses=IssueStatus,
-        feedback_statuses=FeedbackStatus,
         title_max=TITLE_MAX,
         summary_max=SUMMARY_MAX,
-        short_max=SHORT_MAX,
     )
 
 
 @get("/issues", guards=[web.feedback_readers], sync_to_thread=True)
 def issue_list(
-    request: Request, db_session: NamedDependency[orm.Session], status: FromQuery[str] = "", module: FromQuery[str] = ""
+    request: Request,
+    db_session: NamedDependency[orm.Session],
+    status: FromQuery[str] = "",
+    module: FromQuery[str] = "",
 ) -> Template:
     service = IssueService(db_session)
     try:
@@ -112,15 +111,28 @@ def issue_list(
 def new_issue_form(request: Request, db_session: NamedDependency[orm.Session]) -> Template:
     feedback, errors = IssueService(db_session).feedback_to_group(request.query_params.getall("feedback", []))
     title = next((item.title for item in feedback if item.title), "")
-    return _new_issue_page(request, feedback, values={"title": title}, errors=errors, status_code=400 if errors else 200)
+    return _new_issue_page(
+        request, feedback, values={"title": title}, errors=errors, status_code=400 if errors else 200
+    )
 
 
 def _new_issue_page(
-    request: Request, feedback: list[Any], *, values: dict[str, str], errors: dict[str, str], status_code: int = 200
+    request: Request,
+    feedback: list[Any],
+    *,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
 ) -> Template:
     return web.page(
-        request, "issues/new.html", status_code=status_code, feedback=feedback, values=values, errors=errors,
-        title_max=TITLE_MAX, summary_max=SUMMARY_MAX,
+        request,
+        "issues/new.html",
+        status_code=status_code,
+        feedback=feedback,
+        values=values,
+        errors=errors,
+        title_max=TITLE_MAX,
+        summary_max=SUMMARY_MAX,
     )
 
 
@@ -131,12 +143,19 @@ def create_issue(
     service = IssueService(db_session)
     try:
         issue = service.create(
-            data.get("title"), data.get("feedback"), web.signed_in_user(request), summary=data.get("summary") or ""
+            data.get("title"),
+            data.get("feedback"),
+            web.signed_in_user(request),
+            summary=data.get("summary") or "",
         )
     except ValidationFailed as failed:
         feedback, _ = service.feedback_to_group(data.get("feedback"))
         return _new_issue_page(
-            request, feedback, values=web.form_values(data, ("title", "summary")), errors=failed.errors, status_code=422
+            request,
+            feedback,
+            values=web.form_values(data, ("title", "summary")),
+            errors=failed.errors,
+            status_code=422,
         )
     return web.redirect(_issue_url(issue, "created", service.moved_from))
 
@@ -154,7 +173,10 @@ def issue_detail(
 
 @post("/issues/{ref:str}/link", guards=[web.triage_only], sync_to_thread=True)
 def link_feedback(
-    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> Template | Redirect:
     service = IssueService(db_session)
     try:
@@ -167,7 +189,10 @@ def link_feedback(
 
 @post("/issues/{ref:str}/unlink", guards=[web.triage_only], sync_to_thread=True)
 def unlink_feedback(
-    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> Redirect:
     issue = IssueService(db_session).unlink(ref, str(data.get("feedback") or ""), web.signed_in_user(request))
     return web.redirect(_issue_url(issue, "unlinked"))
@@ -175,7 +200,10 @@ def unlink_feedback(
 
 @post("/issues/{ref:str}/merge", guards=[web.triage_only], sync_to_thread=True)
 def merge_issue(
-    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> Template | Redirect:
     service = IssueService(db_session)
     try:
@@ -187,14 +215,19 @@ def merge_issue(
 
 
 @post("/issue-merges/{merge_id:int}/undo", guards=[web.triage_only], sync_to_thread=True)
-def undo_merge(request: Request, merge_id: FromPath[int], db_session: NamedDependency[orm.Session]) -> Redirect:
+def undo_merge(
+    request: Request, merge_id: FromPath[int], db_session: NamedDependency[orm.Session]
+) -> Redirect:
     merge = IssueService(db_session).undo_merge(merge_id, web.signed_in_user(request))
     return web.redirect(_issue_url(merge.source, "unmerged"))
 
 
 @post("/issues/{ref:str}/edit", guards=[web.triage_only], sync_to_thread=True)
 def edit_issue(
-    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> Template | Redirect:
     service = IssueService(db_session)
     changes = {field: data.get(field) or "" for field in EDITABLE_FIELDS}
@@ -203,15 +236,20 @@ def edit_issue(
     except ValidationFailed as failed:
         values = web.form_values(data, (*EDITABLE_FIELDS, "version"))
         return _issue_page(request, service, ref, errors=failed.errors, values=values, status_code=422)
-    except Conflict as stale:  # keep what they typed, against the latest version, for them to check and send again
-        values = web.form_values(data, EDITABLE_FIELDS)
-        return _issue_page(request, service, ref, errors={"conflict": stale.message}, values=values, status_code=409)
+    except Conflict as stale:
+        values = web.form_values(data, EDITABLE_FIELDS)  # what they typed, against the latest version
+        return _issue_page(
+            request, service, ref, errors={"conflict": stale.message}, values=values, status_code=409
+        )
     return web.redirect(_issue_url(issue, "saved"))
 
 
 @post("/feedback/{ref:str}/issue", guards=[web.triage_only], sync_to_thread=True)
 def link_to_issue(
-    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> Template | Redirect:
     """The "Link to an existing issue" form on a feedback's page."""
     service = IssueService(db_session)
@@ -224,14 +262,22 @@ def link_to_issue(
         message = failed.errors.get("issue") or failed.errors.get("feedback") or failed.message
         return _link_page(request, ref, issue_ref, message, 422)
     except (NotFound, Conflict) as problem:  # no such issue, or it was merged into another
-        return _link_page(request, ref, issue_ref, problem.message, 409 if isinstance(problem, Conflict) else 422)
+        return _link_page(
+            request, ref, issue_ref, problem.message, 409 if isinstance(problem, Conflict) else 422
+        )
     return web.redirect(_issue_url(issue, "linked", service.moved_from))
 
 
-def _link_page(request: Request, feedback_ref: str, issue_ref: str, message: str, status_code: int) -> Template:
+def _link_page(
+    request: Request, feedback_ref: str, issue_ref: str, message: str, status_code: int
+) -> Template:
     return web.page(
-        request, "issues/link_feedback.html", status_code=status_code,
-        feedback_ref=feedback_ref.upper(), values={"issue": issue_ref}, errors={"issue": message},
+        request,
+        "issues/link_feedback.html",
+        status_code=status_code,
+        feedback_ref=feedback_ref.upper(),
+        values={"issue": issue_ref},
+        errors={"issue": message},
     )
 
 
@@ -248,7 +294,9 @@ def _back_to(next_path: object, default: str, count: int) -> str:
     return path + ("&" if "?" in path else "?") + web.query_string({"voice_added": count})
 
 
-def _me_too(request: Request, service: IssueService, data: dict[str, Any], *, kind: str, ref: str) -> Template | Redirect:
+def _me_too(
+    request: Request, service: IssueService, data: dict[str, Any], *, kind: str, ref: str
+) -> Template | Redirect:
     user = web.signed_in_user(request)
     target = {"feedback_ref" if kind == "feedback" else "issue_ref": ref}
     try:
@@ -268,21 +316,37 @@ def _me_too_default_next(user: User, kind: str, ref: str) -> str:
 
 
 def _me_too_page(
-    request: Request, service: IssueService, template: str, kind: str, ref: str, data: dict[str, Any],
-    errors: dict[str, str], status_code: int = 200,
+    request: Request,
+    service: IssueService,
+    template: str,
+    kind: str,
+    ref: str,
+    data: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
 ) -> Template:
     return web.page(
-        request, template, status_code=status_code, kind=kind, ref=ref.upper(),
+        request,
+        template,
+        status_code=status_code,
+        kind=kind,
+        ref=ref.upper(),
         action=f"/{'feedback' if kind == 'feedback' else 'issues'}/{ref.upper()}/me-too",
         impacts=service.vocabularies().options("impact"),
-        values={"impact": str(data.get("impact") or ""), "next": web.safe_next(str(data.get("next") or ""), "")},
+        values={
+            "impact": str(data.get("impact") or ""),
+            "next": web.safe_next(str(data.get("next") or ""), ""),
+        },
         errors=errors,
     )
 
 
 @get("/feedback/{ref:str}/me-too", guards=[web.signed_in], sync_to_thread=True)
 def me_too_feedback_form(
-    request: Request, ref: FromPath[str], db_session: NamedDependency[orm.Session], next: FromQuery[str] = ""  # noqa: A002
+    request: Request,
+    ref: FromPath[str],
+    db_session: NamedDependency[orm.Session],
+    next: FromQuery[str] = "",  # noqa: A002
 ) -> Template:
     service = IssueService(db_session)
     found = service.me_too_target(feedback_ref=ref)
@@ -291,7 +355,10 @@ def me_too_feedback_form(
 
 @get("/issues/{ref:str}/me-too", guards=[web.signed_in], sync_to_thread=True)
 def me_too_issue_form(
-    request: Request, ref: FromPath[str], db_session: NamedDependency[orm.Session], next: FromQuery[str] = ""  # noqa: A002
+    request: Request,
+    ref: FromPath[str],
+    db_session: NamedDependency[orm.Session],
+    next: FromQuery[str] = "",  # noqa: A002
 ) -> Template:
     service = IssueService(db_session)
     found = service.me_too_target(issue_ref=ref)
@@ -300,14 +367,20 @@ def me_too_issue_form(
 
 @post("/feedback/{ref:str}/me-too", guards=[web.signed_in], sync_to_thread=True)
 def me_too_feedback(
-    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> Template | Redirect:
     return _me_too(request, IssueService(db_session), data, kind="feedback", ref=ref)
 
 
 @post("/issues/{ref:str}/me-too", guards=[web.signed_in], sync_to_thread=True)
 def me_too_issue(
-    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> Template | Redirect:
     return _me_too(request, IssueService(db_session), data, kind="issue", ref=ref)
 

@@ -242,7 +242,9 @@ class IssueService:
         tally = _tally(feedback_rows, me_too_rows)
 
         team_names = {row.id: row.name for row in self.session.execute(sa.select(Team.id, Team.name))}
-        teams = collections.Counter(team_names.get(team_id, "Team not given") for team_id, _, _ in tally.voices)
+        teams = collections.Counter(
+            team_names.get(team_id, "Team not given") for team_id, _, _ in tally.voices
+        )
         impacts = collections.Counter(impact for _, impact, _ in tally.voices)
 
         today = today or utcnow().date()
@@ -279,8 +281,12 @@ class IssueService:
         feedback_rows = list(
             self.session.execute(
                 sa.select(
-                    Feedback.issue_id, Feedback.ref, Feedback.submitter_id, Feedback.team_id,
-                    Feedback.impact, Feedback.submitted_at,
+                    Feedback.issue_id,
+                    Feedback.ref,
+                    Feedback.submitter_id,
+                    Feedback.team_id,
+                    Feedback.impact,
+                    Feedback.submitted_at,
                 )
                 .where(Feedback.issue_id.in_(issue_ids))
                 .order_by(Feedback.submitted_at.desc(), Feedback.id.desc())
@@ -290,7 +296,11 @@ class IssueService:
             self.session.execute(
                 sa.select(
                     sa.func.coalesce(MeToo.issue_id, Feedback.issue_id).label("issue_id"),
-                    MeToo.id, MeToo.user_id, MeToo.team_id, MeToo.impact, MeToo.created_at,
+                    MeToo.id,
+                    MeToo.user_id,
+                    MeToo.team_id,
+                    MeToo.impact,
+                    MeToo.created_at,
                 )
                 .select_from(MeToo)
                 .outerjoin(Feedback, MeToo.feedback_id == Feedback.id)
@@ -300,7 +310,7 @@ class IssueService:
         return feedback_rows, me_too_rows
 
     def feedback_to_group(self, refs: object) -> tuple[list[Feedback], dict[str, str]]:
-        """The feedback a "new issue" page was opened with, and a message about any refs that are not feedback."""
+        """The feedback a "new issue" page was opened with, and a message about refs that are not feedback."""
         wanted, bad = parse_feedback_refs(refs)
         errors: dict[str, str] = {}
         found = self._feedback_by_refs(wanted, errors) if wanted else []
@@ -326,12 +336,10 @@ class IssueService:
             errors["feedback"] = _not_refs_message(bad)
         elif not refs:
             errors["feedback"] = "Choose at least one feedback to group into the issue"
-        if errors:
-            raise ValidationFailed(errors)
 
         self._begin_write()
         try:
-            feedback = self._feedback_by_refs(refs, errors)
+            feedback = self._feedback_by_refs(refs, errors) if refs and not bad else []
             if errors:
                 raise ValidationFailed(errors)
             modules = collections.Counter(item.module for item in feedback)
@@ -344,8 +352,10 @@ class IssueService:
             self.session.add(issue)
             self.session.flush()
             # The ref comes from the id, so it is written after the insert; through Core, so that a new issue
-            # starts at version 1 (the ORM would count this as a change). _attach logs the issue for the index.
-            self.session.execute(sa.update(Issue).where(Issue.id == issue.id).values(ref=format_ref(issue.id)))
+            # starts at version 1 (the ORM would count it as a change). _attach logs the issue for the index.
+            self.session.execute(
+                sa.update(Issue).where(Issue.id == issue.id).values(ref=format_ref(issue.id))
+            )
             orm.attributes.set_committed_value(issue, "ref", format_ref(issue.id))
             self.moved_from = self._attach(issue, feedback, actor)
             audit.record(
@@ -368,7 +378,9 @@ class IssueService:
         if bad:
             raise ValidationFailed({"feedback": _not_refs_message(bad)})
         if not refs:
-            raise ValidationFailed({"feedback": "Enter the references of the feedback to add, like FB-000123"})
+            raise ValidationFailed(
+                {"feedback": "Enter the references of the feedback to add, like FB-000123"}
+            )
         self._begin_write()
         try:
             issue = self._open_issue(issue_ref)
@@ -399,11 +411,15 @@ class IssueService:
         try:
             issue = self.get(issue_ref)
             refs, _ = parse_feedback_refs(feedback_ref)
-            feedback = self.session.scalar(sa.select(Feedback).where(Feedback.ref == refs[0])) if refs else None
+            feedback = (
+                self.session.scalar(sa.select(Feedback).where(Feedback.ref == refs[0])) if refs else None
+            )
             if feedback is None:
                 raise NotFound(f"There is no feedback {clean_text(feedback_ref)[:20]}")
             if feedback.issue_id != issue.id:
-                raise Conflict(f"{feedback.ref} is not part of {issue.ref}. Someone may have removed it already.")
+                raise Conflict(
+                    f"{feedback.ref} is not part of {issue.ref}. Someone may have removed it already."
+                )
             before = self._feedback_refs_of(issue)
             self._move(feedback, None, FeedbackStatus.RECEIVED, actor, action="feedback.unlinked")
             changelog.record(self.session, "issue", [issue.id])
@@ -436,7 +452,9 @@ class IssueService:
         changelog.record(self.session, "issue", touched)
         return moved
 
-    def _move(self, feedback: Feedback, issue: Issue | None, status: str, actor: User, *, action: str) -> None:
+    def _move(
+        self, feedback: Feedback, issue: Issue | None, status: str, actor: User, *, action: str
+    ) -> None:
         before = {"issue": feedback.issue.ref if feedback.issue else None, "status": feedback.status}
         feedback.issue = issue
         feedback.status = status
@@ -460,7 +478,9 @@ class IssueService:
         """
         wanted = normalise_issue_ref(target_ref)
         if not clean_text(target_ref):
-            raise ValidationFailed({"target": "Enter the reference of the issue to merge into, like ISS-0001"})
+            raise ValidationFailed(
+                {"target": "Enter the reference of the issue to merge into, like ISS-0001"}
+            )
         if wanted is None:
             raise ValidationFailed({"target": "Enter an issue reference, like ISS-0001"})
         self._begin_write()
@@ -469,22 +489,30 @@ class IssueService:
             if source.merged_into is not None:
                 raise Conflict(f"{source.ref} has already been merged into {source.merged_into.ref}.")
             if wanted == source.ref:
-                raise ValidationFailed({"target": "An issue cannot be merged into itself: enter a different issue"})
+                raise ValidationFailed(
+                    {"target": "An issue cannot be merged into itself: enter a different issue"}
+                )
             target = self.session.scalar(sa.select(Issue).where(Issue.ref == wanted))
             if target is None:
                 raise ValidationFailed({"target": f"There is no issue {wanted}"})
             if target.merged_into is not None:
                 raise ValidationFailed(
-                    {"target": f"{target.ref} has been merged into {target.merged_into.ref}: "
-                               f"merge into {target.merged_into.ref} instead"}
+                    {
+                        "target": f"{target.ref} has been merged into {target.merged_into.ref}: "
+                        f"merge into {target.merged_into.ref} instead"
+                    }
                 )
             feedback = list(
-                self.session.scalars(sa.select(Feedback).where(Feedback.issue_id == source.id).order_by(Feedback.id))
+                self.session.scalars(
+                    sa.select(Feedback).where(Feedback.issue_id == source.id).order_by(Feedback.id)
+                )
             )
             for item in feedback:
                 item.issue = target
             on_target = set(self.session.scalars(sa.select(MeToo.user_id).where(MeToo.issue_id == target.id)))
-            me_toos = list(self.session.scalars(sa.select(MeToo).where(MeToo.issue_id == source.id).order_by(MeToo.id)))
+            me_toos = list(
+                self.session.scalars(sa.select(MeToo).where(MeToo.issue_id == source.id).order_by(MeToo.id))
+            )
             moving = [me_too for me_too in me_toos if me_too.user_id not in on_target]
             kept = [me_too.id for me_too in me_toos if me_too.user_id in on_target]
             for me_too in moving:
@@ -501,14 +529,29 @@ class IssueService:
             self.session.flush()
             changelog.record(self.session, "issue", [source.id, target.id])
             details = {
-                "source": source.ref, "target": target.ref,
-                "feedback": [item.ref for item in feedback], "me_toos": record.moved_me_too_ids,
+                "source": source.ref,
+                "target": target.ref,
+                "feedback": [item.ref for item in feedback],
+                "me_toos": record.moved_me_too_ids,
                 "me_toos_kept_on_source": kept,
             }
-            audit.record(self.session, actor_id=actor.id, action="issue.merged", record_type="issue",
-                         record_ref=source.ref or "", before={"merged_into": None}, after=details)
-            audit.record(self.session, actor_id=actor.id, action="issue.merged_in", record_type="issue",
-                         record_ref=target.ref or "", after=details)
+            audit.record(
+                self.session,
+                actor_id=actor.id,
+                action="issue.merged",
+                record_type="issue",
+                record_ref=source.ref or "",
+                before={"merged_into": None},
+                after=details,
+            )
+            audit.record(
+                self.session,
+                actor_id=actor.id,
+                action="issue.merged_in",
+                record_type="issue",
+                record_ref=target.ref or "",
+                after=details,
+            )
             self.session.commit()
         except BaseException:
             self.session.rollback()
@@ -531,7 +574,9 @@ class IssueService:
                     "Undo that merge first, then this one."
                 )
             returned, elsewhere = [], []
-            for item in self.session.scalars(sa.select(Feedback).where(Feedback.id.in_(record.moved_feedback_ids))):
+            for item in self.session.scalars(
+                sa.select(Feedback).where(Feedback.id.in_(record.moved_feedback_ids))
+            ):
                 if item.issue_id == target.id:
                     item.issue = source
                     returned.append(item.ref)
@@ -545,12 +590,30 @@ class IssueService:
             record.undone_at = utcnow()
             self.session.flush()
             changelog.record(self.session, "issue", [source.id, target.id])
-            details = {"source": source.ref, "target": target.ref, "feedback": returned,
-                       "feedback_left_where_it_is": elsewhere, "me_toos": record.moved_me_too_ids}
-            audit.record(self.session, actor_id=actor.id, action="issue.merge_undone", record_type="issue",
-                         record_ref=source.ref or "", before={"merged_into": target.ref}, after=details)
-            audit.record(self.session, actor_id=actor.id, action="issue.merge_undone", record_type="issue",
-                         record_ref=target.ref or "", after=details)
+            details = {
+                "source": source.ref,
+                "target": target.ref,
+                "feedback": returned,
+                "feedback_left_where_it_is": elsewhere,
+                "me_toos": record.moved_me_too_ids,
+            }
+            audit.record(
+                self.session,
+                actor_id=actor.id,
+                action="issue.merge_undone",
+                record_type="issue",
+                record_ref=source.ref or "",
+                before={"merged_into": target.ref},
+                after=details,
+            )
+            audit.record(
+                self.session,
+                actor_id=actor.id,
+                action="issue.merge_undone",
+                record_type="issue",
+                record_ref=target.ref or "",
+                after=details,
+            )
             self.session.commit()
         except BaseException:
             self.session.rollback()
@@ -575,10 +638,12 @@ class IssueService:
             return self._me_too(user, feedback_ref, issue_ref, slug)
 
     def me_too_target(self, *, feedback_ref: str | None = None, issue_ref: str | None = None) -> str:
-        """The ref a "me too" form is for, or NotFound. Shows nothing of the feedback: anyone may add a voice."""
+        """The ref a "me too" form is for, or NotFound. It shows nothing else: anyone may add a voice."""
         if feedback_ref is not None:
             refs, _ = parse_feedback_refs(feedback_ref)
-            found = self.session.scalar(sa.select(Feedback.ref).where(Feedback.ref == refs[0])) if refs else None
+            found = (
+                self.session.scalar(sa.select(Feedback.ref).where(Feedback.ref == refs[0])) if refs else None
+            )
             if found is None:
                 raise NotFound(f"There is no feedback {clean_text(feedback_ref)[:20]}")
             return found
@@ -589,7 +654,9 @@ class IssueService:
         try:
             if feedback_ref is not None:
                 refs, _ = parse_feedback_refs(feedback_ref)
-                feedback = self.session.scalar(sa.select(Feedback).where(Feedback.ref == refs[0])) if refs else None
+                feedback = (
+                    self.session.scalar(sa.select(Feedback).where(Feedback.ref == refs[0])) if refs else None
+                )
                 if feedback is None:
                     raise NotFound(f"There is no feedback {clean_text(feedback_ref)[:20]}")
                 if feedback.submitter_id is not None and feedback.submitter_id == user.id:
@@ -618,7 +685,9 @@ class IssueService:
             self.session.flush()
             if feedback_ref is not None:
                 users = self.session.scalar(
-                    sa.select(sa.func.count(sa.distinct(MeToo.user_id))).where(MeToo.feedback_id == feedback.id)
+                    sa.select(sa.func.count(sa.distinct(MeToo.user_id))).where(
+                        MeToo.feedback_id == feedback.id
+                    )
                 )
                 count = 1 + (users or 0)
             else:
@@ -649,7 +718,9 @@ class IssueService:
             issue = self.get(ref)
             if issue.version != expected:
                 raise _stale(issue)
-            before = {field: getattr(issue, field) for field in clean if getattr(issue, field) != clean[field]}
+            before = {
+                field: getattr(issue, field) for field in clean if getattr(issue, field) != clean[field]
+            }
             if before:
                 for field in before:
                     setattr(issue, field, clean[field])
@@ -683,7 +754,9 @@ class IssueService:
                 if not title:
                     errors[field] = "Enter a title for the issue"
                 elif len(title) > TITLE_MAX:
-                    errors[field] = f"The title must be {TITLE_MAX} characters or fewer (you wrote {len(title)})"
+                    errors[field] = (
+                        f"The title must be {TITLE_MAX} characters or fewer (you wrote {len(title)})"
+                    )
                 clean[field] = title
             elif field == "module":
                 text = clean_text(raw)
@@ -695,14 +768,16 @@ class IssueService:
                 text = clean_text(raw) if field in {"summary", "public_response"} else _single_line(raw)
                 limit = SUMMARY_MAX if field in {"summary", "public_response"} else SHORT_MAX
                 if len(text) > limit:
-                    errors[field] = f"{FIELD_NAMES[field]} must be {limit:,} characters or fewer (you wrote {len(text):,})"
+                    errors[field] = (
+                        f"{FIELD_NAMES[field]} must be {limit:,} characters or fewer (you wrote {len(text):,})"
+                    )
                 clean[field] = text if field == "summary" else (text or None)
         return clean
 
     # Helpers
 
     def _begin_write(self) -> None:
-        """Start the write transaction, forgetting anything read before it (another request may have changed it)."""
+        """Begin the write transaction, forgetting what was read before (another request may have changed it)."""
         begin_write(self.session)
         self.session.expire_all()
 
@@ -718,19 +793,26 @@ class IssueService:
         missing = [ref for ref in refs if ref not in found]
         if missing:
             errors["feedback"] = (
-                f"There is no feedback {missing[0]}" if len(missing) == 1
+                f"There is no feedback {missing[0]}"
+                if len(missing) == 1
                 else "There is no feedback " + ", ".join(missing[:-1]) + " or " + missing[-1]
             )
         return [found[ref] for ref in refs if ref in found]
 
     def _feedback_refs_of(self, issue: Issue) -> list[str]:
         self.session.flush()
-        return list(self.session.scalars(sa.select(Feedback.ref).where(Feedback.issue_id == issue.id).order_by(Feedback.id)))
+        return list(
+            self.session.scalars(
+                sa.select(Feedback.ref).where(Feedback.issue_id == issue.id).order_by(Feedback.id)
+            )
+        )
 
     def _open_issue(self, ref: str) -> Issue:
         issue = self.get(ref)
         if issue.merged_into is not None:
-            raise Conflict(f"{issue.ref} has been merged into {issue.merged_into.ref}: add feedback there instead.")
+            raise Conflict(
+                f"{issue.ref} has been merged into {issue.merged_into.ref}: add feedback there instead."
+            )
         return issue
 
     @staticmethod
@@ -774,4 +856,5 @@ def _whole_number(value: object) -> int | None:
 
 def _not_refs_message(bad: Sequence[str]) -> str:
     shown = ", ".join(f"“{word[:20]}”" for word in bad[:3])
-    return f"{shown} {'is not a feedback reference' if len(bad) == 1 else 'are not feedback references'} (they look like FB-000123)"
+    verb = "is not a feedback reference" if len(bad) == 1 else "are not feedback references"
+    return f"{shown} {verb} (they look like FB-000123)"

@@ -467,8 +467,13 @@ class SearchIndex:
         with self._lock:
             if self._searcher is None:
                 self._searcher = self._ix.searcher(weighting=self._weighting)
-            else:
-                self._searcher = self._searcher.refresh()
+            elif not self._searcher.up_to_date():
+                try:
+                    self._searcher = self._searcher.refresh()
+                except TypeError:
+                    # whoosh 2.7.5 cannot reuse some readers (reuse.segments() is None); reopen instead.
+                    self._searcher.close()
+                    self._searcher = self._ix.searcher(weighting=self._weighting)
             self._checked_at = time.monotonic()
 
     def _get_searcher(self):

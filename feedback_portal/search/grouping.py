@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from .vectors import GRAM_WEIGHT, TermStats, Vec, raw_grams, raw_terms, weigh
 
-DEFAULT_THRESHOLD = 0.2
+DEFAULT_THRESHOLD = 0.16
 # n-grams present in more than this share of the items carry almost no signal: skip them when
 # building the similarity graph (keeps 2,000 items fast).
 MAX_GRAM_DF_SHARE = 0.05
@@ -68,11 +68,13 @@ def _stats(tfs: Sequence[Counter], grams: Sequence[Counter]) -> TermStats:
     return TermStats(doc_count=max(1, n), df=lambda t: df.get(t, 0), gram_df=lambda g: gdf.get(g, 0))
 
 
-def vectors(texts: Sequence[str], synonyms_name: str = "default") -> list[Vec]:
+def vectors(texts: Sequence[str], synonyms_name: str = "default",
+            modules: Sequence[str | None] | None = None) -> list[Vec]:
     tfs = [raw_terms(t, synonyms_name) for t in texts]
     grams = [raw_grams(t) for t in texts]
     stats = _stats(tfs, grams)
-    return [weigh(tf, g, stats) for tf, g in zip(tfs, grams)]
+    mods = modules if modules is not None else [None] * len(texts)
+    return [weigh(tf, g, stats, m) for tf, g, m in zip(tfs, grams, mods)]
 
 
 def similarity_graph(vecs: Sequence[Vec], gram_weight: float = GRAM_WEIGHT, floor: float = 0.05,
@@ -173,7 +175,7 @@ def cluster(items: Sequence[ItemText], threshold: float = DEFAULT_THRESHOLD, syn
     items = list(items)
     if len(items) < 2:
         return []
-    vecs = vectors([it.text for it in items], synonyms_name)
+    vecs = vectors([it.text for it in items], synonyms_name, [it.module for it in items])
     adj = similarity_graph(vecs, gram_weight=gram_weight, floor=min(0.05, threshold / 2))
     groups = [g for g in average_link(adj, threshold) if len(g) >= 2]
     groups.sort(key=lambda g: (-len(g), g[0]))

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 
 from .analysis import STOP_WORDS, analyse, iter_words
 
-ORIGINAL_WEIGHT = 0.3
-GRAM_WEIGHT = 0.25
+ORIGINAL_WEIGHT = 0.3  # words inside a matched synonym phrase (the concept token counts 1)
+IDF_POWER = 0.5  # idf ** 0.5: short texts, so damp rare-word dominance (tuned on odd groups)
+GRAM_WEIGHT = 0.2
 GRAM_N = 4
+MODULE_WEIGHT = 1.0  # weight of the pseudo-term "module=<slug>" (the submitter's own category)
 
 
 @dataclass
@@ -31,7 +33,7 @@ class TermStats:
     gram_df: Callable[[str], int] | None = None
 
     def idf(self, term: str) -> float:
-        return math.log(1.0 + self.doc_count / (1.0 + self.df(term)))
+        return math.log(1.0 + self.doc_count / (1.0 + self.df(term))) ** IDF_POWER
 
     def gram_idf(self, gram: str) -> float:
         if self.gram_df is None:
@@ -72,8 +74,11 @@ def raw_grams(text: str, n: int = GRAM_N) -> Counter:
     return g
 
 
-def weigh(tf: Counter, grams: Counter, stats: TermStats) -> Vec:
+def weigh(tf: Counter, grams: Counter, stats: TermStats, module: str | None = None,
+          module_weight: float = MODULE_WEIGHT) -> Vec:
     words = {t: (1.0 + math.log(c) if c >= 1 else c) * stats.idf(t) for t, c in tf.items()}
+    if module and module_weight > 0:
+        words["module=" + module] = module_weight
     gw = {g: (1.0 + math.log(c)) * stats.gram_idf(g) for g, c in grams.items()}
     return Vec(
         words,
@@ -83,8 +88,8 @@ def weigh(tf: Counter, grams: Counter, stats: TermStats) -> Vec:
     )
 
 
-def doc_vector(text: str, stats: TermStats, synonyms_name: str = "default") -> Vec:
-    return weigh(raw_terms(text, synonyms_name), raw_grams(text), stats)
+def doc_vector(text: str, stats: TermStats, synonyms_name: str = "default", module: str | None = None) -> Vec:
+    return weigh(raw_terms(text, synonyms_name), raw_grams(text), stats, module)
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:

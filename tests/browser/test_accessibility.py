@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from tests.browser.helpers import (
     PHONE,
     LiveServer,
@@ -81,6 +82,7 @@ class Scenario:
     open: Callable[[Any, KnownFeedback], Any]  # returns the navigation response of the page to check
     status: int = 200
     heading: str = ""  # text the page's h1 contains, so we know we checked the right page
+    shows: str = ""  # and text its main content shows, for pages that differ by what is on them
 
 
 SCENARIOS = [
@@ -92,19 +94,22 @@ SCENARIOS = [
     Scenario("give-feedback", "frontline", _goto("/feedback/new"), heading="Give feedback"),
     Scenario("give-feedback-with-errors", "frontline", _give_feedback_with_errors, 422, "Give feedback"),
     Scenario("confirmation", "frontline", lambda page, known: page.goto(known.receipt_path), heading="Feedback sent"),
-    Scenario("my-feedback", "frontline", _goto("/my-feedback"), heading="My feedback"),
+    Scenario("my-feedback", "frontline", _goto("/my-feedback"), heading="My feedback", shows="Chronology error"),
     Scenario("own-feedback-detail-frontline", "frontline",
              lambda page, known: page.goto(f"/feedback/{known.with_screenshot}"), heading="Chronology error"),
     Scenario("all-feedback", "business_support", _goto("/feedback"), heading="All feedback"),
     Scenario("all-feedback-filtered", "business_support",
-             _goto("/feedback?module=case-notes&impact=blocks-work&from=2026-03-01"), heading="All feedback"),
-    Scenario("all-feedback-page-2", "business_support", _goto("/feedback?page=2"), heading="All feedback"),
+             _goto("/feedback?module=case-notes&impact=blocks-work&from=2026-03-01"), heading="All feedback",
+             shows="Case notes"),
+    Scenario("all-feedback-page-2", "business_support", _goto("/feedback?page=2"), heading="All feedback",
+             shows="page 2 of"),
     Scenario("all-feedback-bad-filter", "business_support", _goto("/feedback?from=31/3/2026"), 400, "All feedback"),
-    Scenario("all-feedback-board", "board", _goto("/feedback?page=3"), heading="All feedback"),
+    Scenario("all-feedback-board", "board", _goto("/feedback?page=3"), heading="All feedback", shows="page 3 of"),
     Scenario("feedback-detail-with-reply", "business_support",
-             lambda page, known: page.goto(f"/feedback/{known.with_public_reply}")),
+             lambda page, known: page.goto(f"/feedback/{known.with_public_reply}"), shows="Replies"),
     Scenario("feedback-detail-with-screenshot", "business_support",
-             lambda page, known: page.goto(f"/feedback/{known.with_screenshot}"), heading="Chronology error"),
+             lambda page, known: page.goto(f"/feedback/{known.with_screenshot}"), heading="Chronology error",
+             shows="chronology-error.png"),
     Scenario("403-frontline-opens-all-feedback", "frontline", _goto("/feedback"), 403, "You do not have access"),
     Scenario("404-unknown-page", "frontline", _goto("/no-such-page"), 404, "Page not found"),
     Scenario("404-unknown-page-signed-out", None, _goto("/no-such-page"), 404, "Page not found"),
@@ -121,7 +126,7 @@ def test_page_is_accessible_and_valid(
     assert response is not None
     assert response.status == scenario.status, f"{page.url} answered {response.status}"
     assert scenario.heading in page.locator("h1").inner_text()
-    page.wait_for_load_state("load")
+    assert scenario.shows in page.locator("main").inner_text()
 
     errors = html_checker_service.check(response.text())
     assert not errors, f"Nu HTML checker errors on {page.url}:\n{format_messages(errors)}"

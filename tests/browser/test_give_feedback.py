@@ -72,6 +72,14 @@ def test_frontline_gives_feedback_and_sees_it_in_my_feedback(
     response = submit_feedback_form(page)
     assert response.status == 200
     ref = _confirmed_ref(page)
+    # The reference is on one line (an inline element that wraps has a box per line), inside the panel's padding.
+    assert page.locator(".govuk-panel__body strong").evaluate(
+        """(ref) => {
+            const body = ref.closest('.govuk-panel__body').getBoundingClientRect();
+            const box = ref.getBoundingClientRect();
+            return ref.getClientRects().length === 1 && box.left >= body.left && box.right <= body.right;
+        }"""
+    )
     if viewport == "phone":
         assert_no_horizontal_scroll(page)
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 import sqlalchemy as sa
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
 
 from feedback_portal import db
 from feedback_portal.accounts.models import Team
@@ -32,8 +34,14 @@ HEADER = ["ref", "title", "body", "module", "kind", "impact", "team", "submitted
 
 def row(**values: str) -> dict[str, str]:
     base = {
-        "ref": "", "title": "Timed out", "body": "The CMS logged me out while I was writing a case note.",
-        "module": "case-notes", "kind": "bug", "impact": "minor", "team": "", "submitted_at": "2025-06-01",
+        "ref": "",
+        "title": "Timed out",
+        "body": "The CMS logged me out while I was writing a case note.",
+        "module": "case-notes",
+        "kind": "bug",
+        "impact": "minor",
+        "team": "",
+        "submitted_at": "2025-06-01",
     }
     return {**base, **values}
 
@@ -46,7 +54,8 @@ def csv_bytes(rows: list[dict[str, str]], header: list[str] = HEADER, encoding: 
     return text.getvalue().encode(encoding)
 
 
-def import_file(session, data: bytes | Path, filename: str | None = None) -> importing.ImportSummary:  # noqa: ANN001
+def import_file(session, data: bytes | Path, filename: str | None = None):  # noqa: ANN001, ANN201
+    """Import a file (a path, or bytes named filename) as `feedback-portal import` and the upload page do."""
     rows = read_rows(data, filename)
     try:
         return ImportService(session).import_rows(rows)
@@ -78,11 +87,17 @@ def stored(session) -> list[Feedback]:  # noqa: ANN001
 
 
 def test_labels_and_slugs_in_any_case_are_imported_as_anonymous_received_feedback(session):
-    summary = import_file(session, csv_bytes([
-        row(module="CASE NOTES", kind="something is BROKEN", impact="It stops me working"),
-        row(module="Plans & Reviews", kind="USABILITY", impact="Minor"),
-        row(module="search", kind="Slow", impact="workaround"),
-    ]), "old.csv")
+    summary = import_file(
+        session,
+        csv_bytes(
+            [
+                row(module="CASE NOTES", kind="something is BROKEN", impact="It stops me working"),
+                row(module="Plans & Reviews", kind="USABILITY", impact="Minor"),
+                row(module="search", kind="Slow", impact="workaround"),
+            ]
+        ),
+        "old.csv",
+    )
     assert summary.created == 3 and summary.refs == ["FB-000001", "FB-000002", "FB-000003"]
     items = stored(session)
     assert [(f.module, f.kind, f.impact) for f in items] == [
@@ -90,19 +105,27 @@ def test_labels_and_slugs_in_any_case_are_imported_as_anonymous_received_feedbac
         ("plans-reviews", "usability", "minor"),
         ("search", "performance", "workaround"),
     ]
-    assert all(f.anonymity == "anonymous" and f.submitter_id is None and f.status == "received" for f in items)
+    assert all(
+        f.anonymity == "anonymous" and f.submitter_id is None and f.status == "received" for f in items
+    )
     assert [f.ref for f in items] == summary.refs
 
 
 def test_unknown_teams_are_created_once_and_listed_and_known_ones_matched_by_name_or_slug(session):
-    summary = import_file(session, csv_bytes([
-        row(team="Child Protection West"),
-        row(team="CP-WEST"),
-        row(team="Family Hubs North"),
-        row(team="family hubs north"),
-        row(team="Edge of Care"),
-        row(team=""),
-    ]), "teams.csv")
+    summary = import_file(
+        session,
+        csv_bytes(
+            [
+                row(team="Child Protection West"),
+                row(team="CP-WEST"),
+                row(team="Family Hubs North"),
+                row(team="family hubs north"),
+                row(team="Edge of Care"),
+                row(team=""),
+            ]
+        ),
+        "teams.csv",
+    )
     assert summary.new_teams == ["Family Hubs North (family-hubs-north)", "Edge of Care (edge-of-care)"]
     teams = [f.team.slug if f.team else None for f in stored(session)]
     assert teams == ["cp-west", "cp-west", "family-hubs-north", "family-hubs-north", "edge-of-care", None]
@@ -112,8 +135,17 @@ def test_unknown_teams_are_created_once_and_listed_and_known_ones_matched_by_nam
 def test_unknown_columns_are_ignored_with_a_warning_and_headers_are_forgiving(session):
     header = ["Body", "Module", "KIND", "Impact", "Submitted at", "Case worker", "notes"]
     data = csv_bytes(
-        [{"Body": "Saving a plan fails", "Module": "plans-reviews", "KIND": "bug", "Impact": "minor",
-          "Submitted at": "01/02/2025", "Case worker": "someone", "notes": "x"}],
+        [
+            {
+                "Body": "Saving a plan fails",
+                "Module": "plans-reviews",
+                "KIND": "bug",
+                "Impact": "minor",
+                "Submitted at": "01/02/2025",
+                "Case worker": "someone",
+                "notes": "x",
+            }
+        ],
         header=header,
     )
     summary = import_file(session, data, "extra.csv")
@@ -125,13 +157,19 @@ def test_unknown_columns_are_ignored_with_a_warning_and_headers_are_forgiving(se
 
 def test_dates_iso_and_uk_with_optional_times_in_london_time_and_empty_means_now(session):
     before = dt.datetime.now(dt.UTC)
-    import_file(session, csv_bytes([
-        row(submitted_at="2025-07-01"),
-        row(submitted_at="2025-07-01T09:30:00Z"),
-        row(submitted_at="31/07/2025 14:05"),
-        row(submitted_at="1/2/2025"),
-        row(submitted_at=""),
-    ]), "dates.csv")
+    import_file(
+        session,
+        csv_bytes(
+            [
+                row(submitted_at="2025-07-01"),
+                row(submitted_at="2025-07-01T09:30:00Z"),
+                row(submitted_at="31/07/2025 14:05"),
+                row(submitted_at="1/2/2025"),
+                row(submitted_at=""),
+            ]
+        ),
+        "dates.csv",
+    )
     times = [f.submitted_at for f in stored(session)]
     assert times[0] == dt.datetime(2025, 6, 30, 23, 0, tzinfo=dt.UTC)  # midnight in London, summer time
     assert times[1] == dt.datetime(2025, 7, 1, 9, 30, tzinfo=dt.UTC)
@@ -141,7 +179,9 @@ def test_dates_iso_and_uk_with_optional_times_in_london_time_and_empty_means_now
 
 
 def test_given_refs_keep_their_number_and_later_feedback_does_not_collide(session, app, as_alice):
-    summary = import_file(session, csv_bytes([row(ref="FB-500"), row(ref="fb-000007"), row(ref="")]), "refs.csv")
+    summary = import_file(
+        session, csv_bytes([row(ref="FB-500"), row(ref="fb-000007"), row(ref="")]), "refs.csv"
+    )
     assert summary.refs == ["FB-000500", "FB-000007", "FB-000501"]
     assert {f.id: f.ref for f in stored(session)} == {7: "FB-000007", 500: "FB-000500", 501: "FB-000501"}
     assert give_feedback(as_alice).status_code == 303
@@ -150,7 +190,9 @@ def test_given_refs_keep_their_number_and_later_feedback_does_not_collide(sessio
 
 def test_imported_feedback_is_in_the_search_change_log_and_the_audit_trail(session):
     summary = import_file(session, csv_bytes([row(), row(ref="FB-42")]), "log.csv")
-    logged = set(session.scalars(sa.select(IndexChange.record_id).where(IndexChange.record_type == "feedback")))
+    logged = set(
+        session.scalars(sa.select(IndexChange.record_id).where(IndexChange.record_type == "feedback"))
+    )
     assert {f.id for f in stored(session)} <= logged
     event = session.get(AuditEvent, summary.audit_event_id)
     assert event.action == "feedback.imported" and event.actor_id is None
@@ -161,19 +203,40 @@ def test_an_excel_file_with_a_header_and_dates_as_dates_is_imported(session, tmp
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.append(["Title", "Body", "Module", "Kind", "Impact", "Team", "Submitted at"])
-    sheet.append(["Lost note", "The note vanished", "Case notes", "Something is broken", "minor", "MASH",
-                  dt.datetime(2025, 3, 3, 10, 15)])
+    sheet.append(
+        [
+            "Lost note",
+            "The note vanished",
+            "Case notes",
+            "Something is broken",
+            "minor",
+            "MASH",
+            dt.datetime(2025, 3, 3, 10, 15),
+        ]
+    )
     sheet.append([None] * 7)  # an empty line is skipped
     sheet.append([None, 12345, "search", "bug", "minor", None, dt.date(2025, 3, 4)])
+    sheet.append(
+        [
+            None,
+            CellRichText(["Partly ", TextBlock(InlineFont(b=True), "bold")]),
+            "search",
+            "bug",
+            "minor",
+            None,
+            "2025-03-05",
+        ]
+    )
     workbook.create_sheet("Notes")["A1"] = "not read"
     path = tmp_path / "old.xlsx"
     workbook.save(path)
     summary = import_file(session, path)
-    assert summary.created == 2 and summary.new_teams == ["MASH (mash)"]
+    assert summary.created == 3 and summary.new_teams == ["MASH (mash)"]
     assert any('Only the first sheet, "Sheet"' in warning for warning in summary.warnings)
-    first, second = stored(session)
+    first, second, third = stored(session)
     assert first.submitted_at == dt.datetime(2025, 3, 3, 10, 15, tzinfo=dt.UTC)
     assert second.body == "12345" and second.submitted_at == dt.datetime(2025, 3, 4, tzinfo=dt.UTC)
+    assert third.body == "Partly bold"
 
 
 # Bad files: a clear message, nothing imported
@@ -188,8 +251,15 @@ def test_a_file_without_the_needed_columns_is_refused(session):
 
 
 def test_ten_thousand_rows_with_one_bad_date_import_nothing_and_name_its_line(session, tmp_path):
-    rows = [row(title=f"Report {n}", body=f"Report number {n} about the CMS", team=["cp-west", "Fostering"][n % 2],
-                submitted_at=["2025-01-02", "03/04/2025 10:00", ""][n % 3]) for n in range(10_000)]
+    rows = [
+        row(
+            title=f"Report {n}",
+            body=f"Report number {n} about the CMS",
+            team=["cp-west", "Fostering"][n % 2],
+            submitted_at=["2025-01-02", "03/04/2025 10:00", ""][n % 3],
+        )
+        for n in range(10_000)
+    ]
     good = csv_bytes(rows)
     rows[4313 - 2]["submitted_at"] = "31/02/2025"  # line 1 is the header, so this is line 4,313
     problems = refused(session, csv_bytes(rows), "big.csv")
@@ -208,30 +278,44 @@ def test_ten_thousand_rows_with_one_bad_date_import_nothing_and_name_its_line(se
 
 
 def test_every_bad_row_is_reported_by_line_with_the_value_and_the_valid_choices(session):
-    problems = refused(session, csv_bytes([
-        row(),
-        row(module="Casenotes"),
-        row(kind="moan", impact="huge"),
-        row(body=""),
-        row(body="x" * 5001, title="t" * 151),
-        row(submitted_at="2099-01-01"),
-        row(submitted_at="12/31/1999"),
-        row(submitted_at="1999-12-31"),
-        row(submitted_at="yesterday"),
-        row(ref="123"),
-    ]), "bad.csv")
-    assert problems[0].startswith('line 3: module "Casenotes" is not a CMS module the portal knows; use one of: '
-                                  "case-notes, assessments,")
-    assert problems[1].startswith('line 4: kind "moan" is not a kind of problem the portal knows; use one of: bug,')
+    problems = refused(
+        session,
+        csv_bytes(
+            [
+                row(),
+                row(module="Casenotes"),
+                row(kind="moan", impact="huge"),
+                row(body=""),
+                row(body="x" * 5001, title="t" * 151),
+                row(submitted_at="2099-01-01"),
+                row(submitted_at="12/31/1999"),
+                row(submitted_at="1999-12-31"),
+                row(submitted_at="yesterday"),
+                row(ref="123"),
+            ]
+        ),
+        "bad.csv",
+    )
+    assert problems[0].startswith(
+        'line 3: module "Casenotes" is not a CMS module the portal knows; use one of: '
+        "case-notes, assessments,"
+    )
+    assert problems[1].startswith(
+        'line 4: kind "moan" is not a kind of problem the portal knows; use one of: bug,'
+    )
     assert problems[2].startswith('line 4: impact "huge" is not a level of impact the portal knows')
     assert "blocks-work, workaround, minor" in problems[2]
     assert problems[3].startswith("line 5: body is empty")
     assert problems[4] == "line 6: body is 5,001 characters long; the most allowed is 5,000"
     assert problems[5] == "line 6: title is 151 characters long; the most allowed is 150"
     assert problems[6] == 'line 7: submitted_at "2099-01-01" is in the future'
-    assert problems[7].startswith('line 8: submitted_at "12/31/1999" is not a real date (dates are day/month/year')
+    assert problems[7].startswith(
+        'line 8: submitted_at "12/31/1999" is not a real date (dates are day/month/year'
+    )
     assert problems[8] == 'line 9: submitted_at "1999-12-31" is before 2000'
-    assert problems[9].startswith('line 10: submitted_at "yesterday" is not a date: use a date like 31/03/2026')
+    assert problems[9].startswith(
+        'line 10: submitted_at "yesterday" is not a date: use a date like 31/03/2026'
+    )
     assert problems[10].startswith('line 11: ref "123" is not a feedback reference')
     assert len(problems) == 11
 
@@ -239,7 +323,9 @@ def test_every_bad_row_is_reported_by_line_with_the_value_and_the_valid_choices(
 def test_a_ref_twice_in_the_file_or_already_in_the_portal_is_refused(session, app):
     existing = make_feedback(app, ALICE.email)
     assert existing == "FB-000001"
-    problems = refused(session, csv_bytes([row(ref="FB-000001"), row(ref="FB-9"), row(ref="fb-000009")]), "dup.csv")
+    problems = refused(
+        session, csv_bytes([row(ref="FB-000001"), row(ref="FB-9"), row(ref="fb-000009")]), "dup.csv"
+    )
     assert problems == [
         "line 2: ref FB-000001 is already in the portal",
         "line 4: ref FB-000009 is also on line 3; each ref can be used once",
@@ -251,7 +337,11 @@ def test_a_file_too_big_is_refused_before_it_is_read(session, tmp_path):
     with huge.open("wb") as handle:
         handle.truncate(200 * 1024 * 1024)  # sparse: 200 MB by size, nothing on disk
     [problem] = refused(session, huge)
-    assert problem == "huge.csv is 200 MB: files to import must be 50 MB or smaller. Split it into smaller files and import each one."
+    assert (
+        problem
+        == "huge.csv is 200 MB: files to import must be 50 MB or smaller. "
+        "Split it into smaller files and import each one."
+    )
 
 
 def zip_file(entries: dict[str, bytes]) -> bytes:
@@ -263,11 +353,13 @@ def zip_file(entries: dict[str, bytes]) -> bytes:
 
 
 def test_an_xlsx_zip_bomb_is_refused_before_it_is_unpacked(session, monkeypatch):
-    bomb = zip_file({
-        "[Content_Types].xml": b"<Types/>",
-        "xl/workbook.xml": b"<workbook/>",
-        "xl/worksheets/sheet1.xml": b"\0" * (64 * 1024 * 1024),  # 64 MB that packs to about 64 KB
-    })
+    bomb = zip_file(
+        {
+            "[Content_Types].xml": b"<Types/>",
+            "xl/workbook.xml": b"<workbook/>",
+            "xl/worksheets/sheet1.xml": b"\0" * (64 * 1024 * 1024),  # 64 MB that packs to about 64 KB
+        }
+    )
     assert len(bomb) < 200_000
     [problem] = refused(session, bomb, "bomb.xlsx")
     assert "bomb.xlsx was refused" in problem and "zip bomb" in problem
@@ -308,8 +400,14 @@ def test_files_that_are_not_csv_or_xlsx_are_refused(session):
     assert "not a real Excel workbook" in refused(session, b"body,module\n", "fake.xlsx")[0]
     assert "Excel 97-2003" in refused(session, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "old.xls")[0]
     assert "damaged" in refused(session, b"PK\x03\x04" + bytes(100), "broken.xlsx")[0]
-    assert "not an Excel workbook" in refused(session, zip_file({"word/document.xml": b"<w/>"}), "letter.xlsx")[0]
-    assert "looks like an Excel workbook" in refused(session, zip_file({"xl/workbook.xml": b"x"}), "renamed.csv")[0]
+    assert (
+        "not an Excel workbook"
+        in refused(session, zip_file({"word/document.xml": b"<w/>"}), "letter.xlsx")[0]
+    )
+    assert (
+        "looks like an Excel workbook"
+        in refused(session, zip_file({"xl/workbook.xml": b"x"}), "renamed.csv")[0]
+    )
 
 
 def test_empty_files_are_refused(session):
@@ -378,10 +476,12 @@ def _xlsx_text(data: bytes) -> str:
 
 
 def test_csv_export_defuses_spreadsheet_formulas_and_xlsx_keeps_them_as_text(session, app):
-    make_feedback(app, ALICE.email, title='=HYPERLINK("http://evil.example","Click")', body="+44 20 7946 0000")
+    make_feedback(
+        app, ALICE.email, title='=HYPERLINK("http://evil.example","Click")', body="+44 20 7946 0000"
+    )
     make_feedback(app, ALICE.email, title="@SUM(A1:A2)", body="-1+1 the totals are wrong")
     rows = list(csv.reader(io.StringIO(export(session, "csv").decode("utf-8-sig"))))
-    assert rows[1][1] == "'=HYPERLINK(\"http://evil.example\",\"Click\")" and rows[1][2] == "'+44 20 7946 0000"
+    assert rows[1][1] == '\'=HYPERLINK("http://evil.example","Click")' and rows[1][2] == "'+44 20 7946 0000"
     assert rows[2][1] == "'@SUM(A1:A2)" and rows[2][2] == "'-1+1 the totals are wrong"
     assert exporting.csv_safe("FB-000001") == "FB-000001"
     data = export(session, "xlsx")
@@ -395,7 +495,9 @@ def test_export_to_a_path_streams_in_batches_and_replaces_the_file_only_when_don
         make_feedback(app, ALICE.email, title=f"Item {number}")
     path = tmp_path / "all.json"
     seen: list[tuple[int, int]] = []
-    assert exporting.export_feedback(session, "json", path, lambda done, total: seen.append((done, total))) == 5
+    assert (
+        exporting.export_feedback(session, "json", path, lambda done, total: seen.append((done, total))) == 5
+    )
     assert [record["title"] for record in json.loads(path.read_text())] == [f"Item {n}" for n in range(5)]
     assert seen[-1] == (5, 5)
     assert [len(list(batch)) for batch in [list(exporting.feedback_records(session, batch_size=2))]] == [5]
@@ -403,11 +505,29 @@ def test_export_to_a_path_streams_in_batches_and_replaces_the_file_only_when_don
 
 
 def test_xlsx_round_trip_into_a_fresh_database(session, app, tmp_path):
-    make_feedback(app, ALICE.email, title="Chronology gap", body="Entries from 2019 are missing\nand out of order",
-                  module="chronology", kind="missing-feature", impact="workaround", frequency="daily", team="cp-west",
-                  submitted_at=dt.datetime(2025, 11, 3, 14, 30, tzinfo=dt.UTC))
-    make_feedback(app, ERIN.email, title="=1+1", body="Search is slow", module="search", kind="performance",
-                  impact="blocks-work", anonymity="anonymous", team="youth-justice")
+    make_feedback(
+        app,
+        ALICE.email,
+        title="Chronology gap",
+        body="Entries from 2019 are missing\nand out of order",
+        module="chronology",
+        kind="missing-feature",
+        impact="workaround",
+        frequency="daily",
+        team="cp-west",
+        submitted_at=dt.datetime(2025, 11, 3, 14, 30, tzinfo=dt.UTC),
+    )
+    make_feedback(
+        app,
+        ERIN.email,
+        title="=1+1",
+        body="Search is slow",
+        module="search",
+        kind="performance",
+        impact="blocks-work",
+        anonymity="anonymous",
+        team="youth-justice",
+    )
     path = tmp_path / "all.xlsx"
     assert exporting.export_feedback(session, "xlsx", path) == 2
     original = {f.ref: f for f in stored(session)}
@@ -420,11 +540,27 @@ def test_xlsx_round_trip_into_a_fresh_database(session, app, tmp_path):
             summary = import_file(fresh, path)
             assert summary.refs == list(original)
             assert summary.new_teams == ["Cp West (cp-west)", "Youth Justice (youth-justice)"]
-            assert any("anonymity, status, issue_ref, submitted_by" in warning for warning in summary.warnings)
+            assert any(
+                "anonymity, status, issue_ref, submitted_by" in warning for warning in summary.warnings
+            )
             for copy in stored(fresh):
                 source = original[copy.ref]
-                assert (copy.id, copy.title, copy.body, copy.module, copy.kind, copy.impact, copy.frequency) == (
-                    source.id, source.title, source.body, source.module, source.kind, source.impact, source.frequency
+                assert (
+                    copy.id,
+                    copy.title,
+                    copy.body,
+                    copy.module,
+                    copy.kind,
+                    copy.impact,
+                    copy.frequency,
+                ) == (
+                    source.id,
+                    source.title,
+                    source.body,
+                    source.module,
+                    source.kind,
+                    source.impact,
+                    source.frequency,
                 )
                 assert copy.team.slug == source.team.slug
                 assert copy.submitted_at == source.submitted_at
@@ -478,7 +614,9 @@ def test_only_admins_can_open_the_import_page(client):
 
 def test_an_admin_uploads_a_file_and_sees_the_summary(client, session):
     sign_in(client, DAN)
-    response = upload(client, csv_bytes([row(team="Family Hubs North"), row(ref="FB-300")], header=HEADER + ["notes"]))
+    response = upload(
+        client, csv_bytes([row(team="Family Hubs North"), row(ref="FB-300")], header=HEADER + ["notes"])
+    )
     assert response.status_code == 303
     page = client.get(response.headers["location"])
     assert page.status_code == 200
@@ -496,7 +634,9 @@ def test_a_bad_upload_lists_each_bad_row_up_to_fifty_and_saves_nothing(client, s
     assert response.status_code == 422
     assert "There is a problem" in response.text and "Nothing was imported" in response.text
     summary = response.text.split('govuk-error-summary__list"')[1].split("</ul>")[0]
-    assert "line 3: module &#34;Casenotes&#34;" in summary or "line 3: module &quot;Casenotes&quot;" in summary
+    assert (
+        "line 3: module &#34;Casenotes&#34;" in summary or "line 3: module &quot;Casenotes&quot;" in summary
+    )
     assert "line 4: submitted_at" in summary and 'href="#file"' in summary
     assert 'id="file-error"' in response.text
     many = upload(client, csv_bytes([row(kind="moan")] * 120))
@@ -519,8 +659,10 @@ def test_bad_files_uploaded_get_a_message_not_an_error(client, session):
         assert response.status_code == 422, filename
         assert message in response.text
     no_file = client.post(
-        "/admin/import", data={"_csrf_token": csrf_token(client)},
-        files={"file": ("", b"", "application/octet-stream")}, follow_redirects=False,
+        "/admin/import",
+        data={"_csrf_token": csrf_token(client)},
+        files={"file": ("", b"", "application/octet-stream")},
+        follow_redirects=False,
     )
     assert no_file.status_code == 422 and "Choose a .csv or .xlsx file to import" in no_file.text
     assert count(session) == 0

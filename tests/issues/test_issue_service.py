@@ -17,8 +17,18 @@ from feedback_portal.issues.services import IssueService, parse_feedback_refs
 from tests.conftest import ALICE, BOB, CAROL, DAN, ERIN
 from tests.factories import make_feedback
 
-FEEDBACK_FIELDS = ("title", "body", "module", "kind", "impact", "frequency", "team_id", "anonymity", "submitter_id",
-                   "submitted_at")
+FEEDBACK_FIELDS = (
+    "title",
+    "body",
+    "module",
+    "kind",
+    "impact",
+    "frequency",
+    "team_id",
+    "anonymity",
+    "submitter_id",
+    "submitted_at",
+)
 
 
 def what_feedback_says(app, refs) -> dict[str, tuple]:  # noqa: ANN001
@@ -48,7 +58,12 @@ def evidence_of(app, ref):  # noqa: ANN001, ANN201
 def people(app, ref) -> tuple[int, int, int, list[str]]:  # noqa: ANN001
     """(contributors, me-toos, anonymous feedback, feedback refs) of an issue."""
     evidence = evidence_of(app, ref)
-    return evidence.contributors, evidence.me_toos, evidence.anonymous_feedback, sorted(f.ref for f in evidence.feedback)
+    return (
+        evidence.contributors,
+        evidence.me_toos,
+        evidence.anonymous_feedback,
+        sorted(f.ref for f in evidence.feedback),
+    )
 
 
 # Creating, linking and unlinking
@@ -71,12 +86,18 @@ def test_an_explicit_module_wins_over_the_feedbacks(app, issues, person):
 
 
 def test_feedback_refs_can_be_typed_loosely(app):
-    assert parse_feedback_refs("fb-12, FB-000013 14;FB-000012") == (["FB-000012", "FB-000013", "FB-000014"], [])
+    assert parse_feedback_refs("fb-12, FB-000013 14;FB-000012") == (
+        ["FB-000012", "FB-000013", "FB-000014"],
+        [],
+    )
     assert parse_feedback_refs(["FB-000001", "banana"]) == (["FB-000001"], ["banana"])
 
 
 def test_linking_and_unlinking_never_change_what_the_feedback_says(app, issues, person):
-    refs = [make_feedback(app, ALICE.email, title="Named"), make_feedback(app, ERIN.email, anonymity="anonymous")]
+    refs = [
+        make_feedback(app, ALICE.email, title="Named"),
+        make_feedback(app, ERIN.email, anonymity="anonymous"),
+    ]
     before = what_feedback_says(app, refs)
     issue = issues.create("Both", refs[:1], person(BOB))
     issues.link(issue.ref, refs[1:], person(BOB))
@@ -114,8 +135,18 @@ def test_feedback_already_on_another_issue_moves_and_we_are_told_which(app, issu
         ("x" * 151, "EXISTING", "title", "The title must be 150 characters or fewer (you wrote 151)"),
         ("Fine", [], "feedback", "Choose at least one feedback to group into the issue"),
         ("Fine", ["FB-999999"], "feedback", "There is no feedback FB-999999"),
-        ("Fine", ["EXISTING", "FB-999998", "FB-999999"], "feedback", "There is no feedback FB-999998 or FB-999999"),
-        ("Fine", ["nonsense"], "feedback", "“nonsense” is not a feedback reference (they look like FB-000123)"),
+        (
+            "Fine",
+            ["EXISTING", "FB-999998", "FB-999999"],
+            "feedback",
+            "There is no feedback FB-999998 or FB-999999",
+        ),
+        (
+            "Fine",
+            ["nonsense"],
+            "feedback",
+            "“nonsense” is not a feedback reference (they look like FB-000123)",
+        ),
     ],
 )
 def test_bad_input_names_the_field_and_writes_nothing(app, issues, person, title, refs, field, message):
@@ -152,9 +183,14 @@ def test_every_change_is_audited_with_the_signed_in_person_as_actor(app, issues,
     issue = issues.create("Audited", [ref], bob)
     issues.unlink(issue.ref, ref, bob)
     with app.state.session_factory() as db_session:
-        events = db_session.scalars(sa.select(AuditEvent).where(AuditEvent.action != "feedback.submitted")).all()
+        events = db_session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action != "feedback.submitted")
+        ).all()
     assert [event.action for event in events] == [
-        "feedback.linked", "issue.created", "feedback.unlinked", "issue.feedback_unlinked"
+        "feedback.linked",
+        "issue.created",
+        "feedback.unlinked",
+        "issue.feedback_unlinked",
     ]
     assert {event.actor_id for event in events} == {bob.id}
     assert events[0].before == {"issue": None, "status": "received"}
@@ -169,9 +205,13 @@ def test_grouping_tells_the_search_index_about_the_feedback_and_the_issues(app, 
         logged_before = db_session.scalar(sa.select(sa.func.max(IndexChange.id)))
     second = issues.create("Second", [ref], person(BOB))
     with app.state.session_factory() as db_session:
-        logged = set(db_session.execute(
-            sa.select(IndexChange.record_type, IndexChange.record_id).where(IndexChange.id > logged_before)
-        ))
+        logged = set(
+            db_session.execute(
+                sa.select(IndexChange.record_type, IndexChange.record_id).where(
+                    IndexChange.id > logged_before
+                )
+            )
+        )
         feedback_id = db_session.scalar(sa.select(Feedback.id).where(Feedback.ref == ref))
     assert {("feedback", feedback_id), ("issue", first.id), ("issue", second.id)} <= logged
 
@@ -180,10 +220,15 @@ def test_grouping_tells_the_search_index_about_the_feedback_and_the_issues(app, 
 
 
 def _two_issues_with_voices(app, issues, person):  # noqa: ANN001, ANN202
-    """Source: Alice's feedback, an anonymous one, me-toos by Dan and Carol. Target: Erin's, a me-too by Carol."""
-    source = issues.create("Lost case notes", [
-        make_feedback(app, ALICE.email), make_feedback(app, ERIN.email, anonymity="anonymous"),
-    ], person(BOB))
+    """Source: Alice's feedback, an anonymous one, Dan's and Carol's me-toos. Target: Erin's, Carol's me-too."""
+    source = issues.create(
+        "Lost case notes",
+        [
+            make_feedback(app, ALICE.email),
+            make_feedback(app, ERIN.email, anonymity="anonymous"),
+        ],
+        person(BOB),
+    )
     target = issues.create("Timeouts", [make_feedback(app, ERIN.email, team="youth-justice")], person(BOB))
     issues.me_too(person(DAN), issue_ref=source.ref, impact="blocks-work")
     issues.me_too(person(CAROL), issue_ref=source.ref, impact="minor")
@@ -205,7 +250,9 @@ def test_merging_moves_feedback_and_me_toos_and_counts_each_person_once(app, iss
     assert refs == sorted(source_before[3] + target_before[3])
     assert people(app, source.ref)[3] == []
     with app.state.session_factory() as db_session:
-        assert db_session.scalar(sa.select(Issue).where(Issue.ref == source.ref)).merged_into.ref == target.ref
+        assert (
+            db_session.scalar(sa.select(Issue).where(Issue.ref == source.ref)).merged_into.ref == target.ref
+        )
 
 
 def test_undoing_a_merge_restores_contributors_and_me_toos_exactly(app, issues, person):
@@ -231,8 +278,9 @@ def test_undoing_a_merge_restores_contributors_and_me_toos_exactly(app, issues, 
 
 
 def test_feedback_moved_elsewhere_after_a_merge_stays_where_it_was_put(app, issues, person):
-    source = issues.create("Source", [make_feedback(app, ALICE.email), moved := make_feedback(app, ERIN.email)],
-                           person(BOB))
+    source = issues.create(
+        "Source", [make_feedback(app, ALICE.email), moved := make_feedback(app, ERIN.email)], person(BOB)
+    )
     target = issues.create("Target", [make_feedback(app, ERIN.email)], person(BOB))
     merge = issues.merge(source.ref, target.ref, person(BOB))
     elsewhere = issues.create("Somewhere else", [moved], person(BOB))
@@ -251,19 +299,26 @@ def test_a_merge_needs_another_real_issue(app, issues, person, target):
 
 
 def test_merged_issues_cannot_be_merged_again_either_way(app, issues, person):
-    first, second, third = (issues.create(name, [make_feedback(app, ALICE.email)], person(BOB))
-                            for name in ("First", "Second", "Third"))
+    first, second, third = (
+        issues.create(name, [make_feedback(app, ALICE.email)], person(BOB))
+        for name in ("First", "Second", "Third")
+    )
     issues.merge(first.ref, second.ref, person(BOB))
     with pytest.raises(Conflict, match="already been merged"):
         issues.merge(first.ref, third.ref, person(BOB))
     with pytest.raises(ValidationFailed) as failed:
         issues.merge(third.ref, first.ref, person(BOB))
-    assert failed.value.errors["target"] == f"{first.ref} has been merged into {second.ref}: merge into {second.ref} instead"
+    assert (
+        failed.value.errors["target"]
+        == f"{first.ref} has been merged into {second.ref}: merge into {second.ref} instead"
+    )
 
 
 def test_a_merge_is_undone_once_and_only_when_its_target_is_not_merged_away(app, issues, person):
-    first, second, third = (issues.create(name, [make_feedback(app, ALICE.email)], person(BOB))
-                            for name in ("First", "Second", "Third"))
+    first, second, third = (
+        issues.create(name, [make_feedback(app, ALICE.email)], person(BOB))
+        for name in ("First", "Second", "Third")
+    )
     inner = issues.merge(first.ref, second.ref, person(BOB))
     outer = issues.merge(second.ref, third.ref, person(BOB))
     with pytest.raises(Conflict, match="Undo that merge first"):
@@ -287,7 +342,9 @@ def test_a_me_too_by_the_same_person_twice_counts_once_with_their_latest_impact(
     evidence = evidence_of(app, issue.ref)
     assert (evidence.contributors, evidence.me_toos) == (2, 1)
     with app.state.session_factory() as db_session:
-        assert db_session.scalar(sa.select(MeToo.impact).where(MeToo.feedback_id.is_not(None))) == "blocks-work"
+        assert (
+            db_session.scalar(sa.select(MeToo.impact).where(MeToo.feedback_id.is_not(None))) == "blocks-work"
+        )
 
 
 def test_nobody_can_me_too_their_own_feedback(app, issues, person):
@@ -356,8 +413,12 @@ def test_evidence_has_teams_impacts_and_a_twelve_week_trend(app, issues, person)
         db_session.commit()
         service = IssueService(db_session)
         evidence = service.evidence(service.get(issue.ref), today=monday + dt.timedelta(days=2))
-    assert evidence.teams == [("Child Protection West", 2), ("Business Support", 1), ("Team not given", 1),
-                              ("Youth Justice Service", 1)]
+    assert evidence.teams == [
+        ("Child Protection West", 2),
+        ("Business Support", 1),
+        ("Team not given", 1),
+        ("Youth Justice Service", 1),
+    ]
     assert evidence.impacts == {"blocks-work": 3, "workaround": 1, "minor": 1}
     assert len(evidence.trend) == 12
     assert evidence.trend[0].starts == monday - dt.timedelta(weeks=11)
@@ -371,10 +432,19 @@ def test_evidence_has_teams_impacts_and_a_twelve_week_trend(app, issues, person)
 
 def test_update_changes_the_details_and_audits_before_and_after(app, issues, person):
     issue = issues.create("Old title", [make_feedback(app, ALICE.email)], person(BOB))
-    updated = issues.update(issue.ref, 1, {
-        "title": "New title", "summary": "Why", "module": "search", "supplier_ref": "SUP-12",
-        "target_release": "2.4", "public_response": "Fixed in 2.4",
-    }, person(BOB))
+    updated = issues.update(
+        issue.ref,
+        1,
+        {
+            "title": "New title",
+            "summary": "Why",
+            "module": "search",
+            "supplier_ref": "SUP-12",
+            "target_release": "2.4",
+            "public_response": "Fixed in 2.4",
+        },
+        person(BOB),
+    )
     assert updated.version == 2 and updated.title == "New title" and updated.target_release == "2.4"
     with app.state.session_factory() as db_session:
         event = db_session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "issue.updated"))
@@ -390,14 +460,18 @@ def test_a_stale_version_is_a_conflict_and_saves_nothing(app, issues, person):
     assert evidence_of(app, issue.ref).issue.title == "Someone else's change"
 
 
-def test_a_change_slipping_in_between_the_check_and_the_write_is_still_a_conflict(app, issues, person, monkeypatch):
+def test_a_change_slipping_in_between_the_check_and_the_write_is_still_a_conflict(
+    app, issues, person, monkeypatch
+):
     issue = issues.create("Title", [make_feedback(app, ALICE.email)], person(BOB))
 
     real_flush = issues.session.flush
 
     def stale_flush(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
         monkeypatch.setattr(issues.session, "flush", real_flush)  # just once: as if the row changed under us
-        raise StaleDataError("UPDATE statement on table 'issues' expected to update 1 row(s); 0 were matched.")
+        raise StaleDataError(
+            "UPDATE statement on table 'issues' expected to update 1 row(s); 0 were matched."
+        )
 
     monkeypatch.setattr(issues.session, "flush", stale_flush)
     with pytest.raises(Conflict, match="Someone else changed"):
@@ -439,7 +513,9 @@ def test_the_version_must_be_a_whole_number(app, issues, person):
 
 def test_the_list_leaves_out_merged_issues_and_counts_people(app, issues, person):
     source = issues.create("Source", [make_feedback(app, ALICE.email)], person(BOB))
-    target = issues.create("Target", [make_feedback(app, ERIN.email), make_feedback(app, ERIN.email)], person(BOB))
+    target = issues.create(
+        "Target", [make_feedback(app, ERIN.email), make_feedback(app, ERIN.email)], person(BOB)
+    )
     issues.me_too(person(CAROL), issue_ref=target.ref, impact="minor")
     issues.merge(source.ref, target.ref, person(BOB))
     page = issues.list()
