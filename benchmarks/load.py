@@ -1,7 +1,10 @@
 """A lean closed-loop HTTP/1.1 load generator for the Feedback Portal (127.0.0.1 only).
 
 Each of C clients holds one keep-alive connection and sends its next request as soon as the previous
-response has been read in full, so "concurrency 20" means 20 requests in flight at all times. The client is
+response has been read in full, so "concurrency 20" means 20 requests in flight at all times (a closed loop
+with no think time: by Little's law, mean latency = C / throughput). With --rate R it is an open loop
+instead: requests start at a fixed R per second, as independent users arrive, and latency counts from
+each request's scheduled start. The client is
 raw asyncio streams on uvloop with hand-written request bytes and a minimal response parser (no httpx): on
 this 2-core machine the load generator competes with the server for CPU, so it costs as little as possible
 (its CPU time per request is measured and reported as client_cpu_ms_per_request).
@@ -300,23 +303,83 @@ async def _drive(scenario: Scenario, port: int, concurrency: int, total: int, de
     return time.perf_counter() - started
 
 
+async def _drive_open(scenario: Scenario, port: int, rate: float, total: int, deadline: float,
+                      latencies: list[float] | None, errors: list[str], sizes: list[int],
+                      max_connections: int = 64) -> float:
+    """Open loop: start request i at start + i/rate whether or not earlier ones have finished (as users
+    arriving independently do), over up to max_connections keep-alive connections. Latency counts from the
+    scheduled start, so time spent queueing for a connection is included (no coordinated omission)."""
+    idle: list[Connection] = []
+    slots = asyncio.Semaphore(max_connections)
+    tasks = set()
+
+    async def one(number: int, scheduled: float) -> None:
+        async with slots:
+            conn = idle.pop() if idle else Connection(port)
+            try:
+                response = await conn.request(scenario.make_request(number))
+                problem = scenario.check(response)
+            except Exception as error:  # noqa: BLE001
+                problem = f"{type(error).__name__}: {error}"
+                conn.close()
+                response = None
+            idle.append(conn)
+        if latencies is not None:
+            latencies.append(time.perf_counter() - scheduled)
+            if response is not None and not sizes:
+                sizes.append(len(response.body))
+        if problem:
+            errors.append(problem)
+
+    started = time.perf_counter()
+    number = 0
+    while number < total:
+        scheduled = started + number / rate
+        if scheduled >= deadline:
+            break
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.ensure_future(one(number, scheduled))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        number += 1
+    if tasks:
+        await asyncio.gather(*tasks)
+    for conn in idle:
+        conn.close()
+    return time.perf_counter() - started
+
+
 async def run(scenario: Scenario, port: int, *, concurrency: int, requests: int, seconds: float,
-              warmup_requests: int = 0, warmup_seconds: float = 0.0) -> dict:
+              warmup_requests: int = 0, warmup_seconds: float = 0.0, rate: float = 0.0) -> dict:
     """A warm-up (not recorded), then the measured run, which stops after `requests` requests or `seconds`
-    seconds, whichever comes first. Returns the statistics."""
+    seconds, whichever comes first. Closed loop with `concurrency` clients, or, if `rate` is given, open loop
+    at `rate` requests per second. Returns the statistics."""
     warm_errors: list[str] = []
     if warmup_requests or warmup_seconds:
-        await _drive(scenario, port, concurrency, warmup_requests or 10**9,
-                     time.perf_counter() + (warmup_seconds or 60.0), None, warm_errors, [0], [])
+        warm_deadline = time.perf_counter() + (warmup_seconds or 60.0)
+        if rate:
+            await _drive_open(scenario, port, rate, warmup_requests or 10**9, warm_deadline, None, warm_errors, [])
+        else:
+            await _drive(scenario, port, concurrency, warmup_requests or 10**9, warm_deadline, None, warm_errors,
+                         [0], [])
     latencies: list[float] = []
     errors: list[str] = []
     sizes: list[int] = []
     cpu_before = time.process_time()
-    wall = await _drive(scenario, port, concurrency, requests, time.perf_counter() + seconds, latencies, errors,
-                        [0], sizes)
+    if rate:
+        wall = await _drive_open(scenario, port, rate, requests, time.perf_counter() + seconds, latencies, errors,
+                                 sizes)
+    else:
+        wall = await _drive(scenario, port, concurrency, requests, time.perf_counter() + seconds, latencies,
+                            errors, [0], sizes)
     cpu = time.process_time() - cpu_before
-    return summarise(scenario.name, concurrency, latencies, errors, wall, cpu, sizes[0] if sizes else None,
-                     warm_errors)
+    result = summarise(scenario.name, concurrency, latencies, errors, wall, cpu, sizes[0] if sizes else None,
+                       warm_errors)
+    result["mode"] = f"open {rate:g}/s" if rate else "closed"
+    result["offered_rate"] = rate or None
+    return result
 
 
 def summarise(name: str, concurrency: int, latencies: list[float], errors: list[str], wall: float, cpu: float,
@@ -373,6 +436,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=1000, help="stop after this many requests (default 1000)")
     parser.add_argument("--seconds", type=float, default=5.0, help="or after this many seconds (default 5)")
     parser.add_argument("--warmup-seconds", type=float, default=1.0)
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="open loop: offer this many requests per second instead of closed-loop clients")
     args = parser.parse_args(argv)
     install_uvloop()
 
@@ -380,7 +445,7 @@ def main(argv: list[str] | None = None) -> None:
         cookies, csrf = await sign_in_for(args.scenario, args.port)
         scenario = make_scenario(args.scenario, args.port, cookies, csrf)
         return await run(scenario, args.port, concurrency=args.concurrency, requests=args.requests,
-                         seconds=args.seconds, warmup_seconds=args.warmup_seconds)
+                         seconds=args.seconds, warmup_seconds=args.warmup_seconds, rate=args.rate)
 
     print(json.dumps(asyncio.run(go()), indent=2))
 

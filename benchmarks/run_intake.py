@@ -232,7 +232,15 @@ def feedback_count(data_dir: Path) -> int:
 # Running
 
 
-def run_one(name: str, concurrency: int, port: int, auth: tuple[str, str], servers: list[Server], args) -> dict:  # noqa: ANN001
+def load_label(point: tuple[str, float]) -> str:
+    kind, value = point
+    return f"{value:g}" if kind == "closed" else f"open {value:g}/s"
+
+
+def run_one(name: str, point: tuple[str, float], port: int, auth: tuple[str, str], servers: list[Server], args) -> dict:  # noqa: ANN001, E501
+    kind, value = point
+    concurrency = int(value) if kind == "closed" else 0
+    rate = value if kind == "open" else 0.0
     scenario = load.make_scenario(name, port, *auth)
     pids = [pid for server in servers for pid in server.worker_pids()]
     cpu_before = cpu_seconds(pids)
@@ -240,8 +248,9 @@ def run_one(name: str, concurrency: int, port: int, auth: tuple[str, str], serve
     client_before = time.process_time()
     result = asyncio.run(
         load.run(scenario, port, concurrency=concurrency, requests=args.max_requests, seconds=args.seconds,
-                 warmup_seconds=args.warmup_seconds)
+                 warmup_seconds=args.warmup_seconds, rate=rate)
     )
+    result["load"] = load_label(point)
     # The CPU figures cover the warm-up and the measured run, so they are compared as per-second rates.
     busy = system_busy_seconds() - busy_before
     client = time.process_time() - client_before
@@ -262,10 +271,13 @@ def run_one(name: str, concurrency: int, port: int, auth: tuple[str, str], serve
 
 def aggregate(runs: list[dict]) -> list[dict]:
     rows = []
-    keys = sorted({(run["scenario"], run["concurrency"]) for run in runs},
-                  key=lambda key: (["submit", "list", "list_filtered", "floor"].index(key[0]), key[1]))
-    for name, concurrency in keys:
-        group = [run for run in runs if run["scenario"] == name and run["concurrency"] == concurrency]
+    order = {}
+    for run in runs:
+        order.setdefault(run["load"], len(order))
+    keys = sorted({(run["scenario"], run["load"]) for run in runs},
+                  key=lambda key: (["submit", "list", "list_filtered", "floor"].index(key[0]), order[key[1]]))
+    for name, point in keys:
+        group = [run for run in runs if run["scenario"] == name and run["load"] == point]
 
         def median(field: str, group: list[dict] = group) -> float:
             return round(statistics.median(run[field] for run in group), 2)
@@ -276,7 +288,9 @@ def aggregate(runs: list[dict]) -> list[dict]:
 
         rows.append({
             "scenario": name,
-            "concurrency": concurrency,
+            "load": point,
+            "concurrency": group[0]["concurrency"],
+            "offered_rate": group[0].get("offered_rate"),
             "repeats": len(group),
             "requests": sum(run["requests"] for run in group),
             "errors": sum(run["errors"] + run["warmup_errors"] for run in group),
@@ -323,7 +337,7 @@ def markdown(report: dict) -> str:
         lines.append(f"Label: {report['label']}")
     lines += [
         "",
-        "| Scenario | Clients | req/s [range] | p50 ms | p95 ms [range] | p99 ms | min–max ms | errors "
+        "| Scenario | Clients (or offered rate) | req/s [range] | p50 ms | p95 ms [range] | p99 ms | min–max ms | errors "
         "| server CPU ms/req | requests |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -331,7 +345,7 @@ def markdown(report: dict) -> str:
         rps = row["requests_per_second_range"]
         p95 = row["p95_ms_range"]
         lines.append(
-            f"| {LABELS[row['scenario']]} | {row['concurrency']} | {row['requests_per_second']:.0f} "
+            f"| {LABELS[row['scenario']]} | {row['load']} | {row['requests_per_second']:.0f} "
             f"[{rps[0]:.0f}–{rps[1]:.0f}] | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} [{p95[0]:.1f}–{p95[1]:.1f}] "
             f"| {row['p99_ms']:.1f} | {row['min_ms']:.1f}–{row['max_ms']:.0f} | {row['errors']} "
             f"| {row['server_cpu_ms_per_request']:.1f} | {row['requests']:,} |"
@@ -345,19 +359,19 @@ def markdown(report: dict) -> str:
 
 
 def checks(summary: list[dict]) -> list[dict]:
-    by_key = {(row["scenario"], row["concurrency"]): row for row in summary}
+    by_key = {(row["scenario"], row["load"]): row for row in summary}
     found = []
     for name in ("submit", "list", "list_filtered"):
-        row = by_key.get((name, 20))
+        row = by_key.get((name, "20"))
         if row:
             found.append({
                 "name": f"{name}_p95",
                 "passed": row["p95_ms"] <= TARGET_P95_MS,
                 "text": f"{LABELS[name]}: p95 {row['p95_ms']:.1f} ms (target ≤ {TARGET_P95_MS:.0f} ms)",
             })
-    floor = by_key.get(("floor", 20))
+    floor = by_key.get(("floor", "20"))
     for name in ("list", "list_filtered"):
-        row = by_key.get((name, 20))
+        row = by_key.get((name, "20"))
         if row and floor:
             ratio = row["requests_per_second"] / floor["requests_per_second"]
             found.append({
@@ -381,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup-seconds", type=float, default=1.0, help="warm-up per run, not recorded")
     parser.add_argument("--scenarios", default="floor,list,list_filtered,submit")
     parser.add_argument("--concurrency", default="1,20", help="comma-separated client counts (default 1,20)")
+    parser.add_argument("--open-rates", default="",
+                        help="also run open-loop at these offered req/s, e.g. 20,50 (default: none)")
     parser.add_argument("--port", type=int, default=8731, help="portal port (the floor uses port + 1)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--fresh", action="store_true", help="regenerate the cached data folder")
@@ -401,7 +417,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="extra environment for the portal process (repeatable)")
     args = parser.parse_args(argv)
     scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
-    concurrencies = [int(value) for value in args.concurrency.split(",")]
+    concurrencies = [int(value) for value in args.concurrency.split(",") if value.strip()]
+    points = [("closed", float(value)) for value in concurrencies]
+    points += [("open", float(value)) for value in args.open_rates.split(",") if value.strip()]
     load.install_uvloop()
 
     started = time.time()
@@ -444,32 +462,32 @@ def main(argv: list[str] | None = None) -> int:
         plan = []
         for repeat in range(args.repeats):
             for name in (s for s in READ_SCENARIOS if s in scenarios):
-                for concurrency in concurrencies:
-                    plan.append((repeat, name, concurrency))
+                for point in points:
+                    plan.append((repeat, name, point))
         if "submit" in scenarios:
             for repeat in range(args.repeats):
-                for concurrency in concurrencies:
-                    plan.append((repeat, "submit", concurrency))
+                for point in points:
+                    plan.append((repeat, "submit", point))
         deadline = time.monotonic() + args.time_budget
-        for number, (repeat, name, concurrency) in enumerate(plan, 1):
+        for number, (repeat, name, point) in enumerate(plan, 1):
             port = args.port + 1 if name == "floor" else args.port
             auth = frontline if name == "submit" else support if name != "floor" else ("", "")
             attempts = []
             for attempt in range(1 + args.retry_noisy):
                 if time.monotonic() < deadline:
                     wait_for_quiet(args.quiet_wait_run)
-                result = run_one(name, concurrency, port, auth, servers, args)
+                result = run_one(name, point, port, auth, servers, args)
                 attempts.append(result)
                 if result["other_cpu_cores"] <= NOISY_CORES or time.monotonic() > deadline:
                     break
-                print(f"  [{number}/{len(plan)}] {name} c={concurrency}: other work used "
+                print(f"  [{number}/{len(plan)}] {name} {load_label(point)}: other work used "
                       f"{result['other_cpu_cores']:.2f} cores during the run; running it again", flush=True)
             # Keep the attempt least disturbed by other work (a submit retry adds rows; that is acceptable).
             result = min(attempts, key=lambda run: run["other_cpu_cores"])
             result["repeat"] = repeat + 1
             result["attempts"] = len(attempts)
             runs.append(result)
-            print(f"  [{number}/{len(plan)}] {name:13s} c={concurrency:<3d} {result['requests_per_second']:7.1f} req/s  "
+            print(f"  [{number}/{len(plan)}] {name:13s} {result['load']:>11s} {result['requests_per_second']:7.1f} req/s  "
                   f"p50 {result['p50_ms']:6.1f}  p95 {result['p95_ms']:6.1f}  p99 {result['p99_ms']:6.1f} ms  "
                   f"errors {result['errors']}  server {result['server_cpu_ms_per_request']:.1f} ms/req  "
                   f"other load {result['other_cpu_cores']:.2f} cores", flush=True)
@@ -495,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": {
             "workers": args.workers, "repeats": args.repeats, "seconds": args.seconds,
             "warmup_seconds": args.warmup_seconds, "max_requests": args.max_requests,
-            "concurrency": concurrencies, "filters": load.FILTERS, "floor_in_thread": args.floor_in_thread,
+            "concurrency": concurrencies, "open_rates": [p[1] for p in points if p[0] == "open"], "filters": load.FILTERS, "floor_in_thread": args.floor_in_thread,
             "command": " ".join(portal.command) if servers else "",
             "portal_env": args.env,
             "app": args.app,

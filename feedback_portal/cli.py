@@ -244,5 +244,53 @@ def export_feedback(fmt: str | None, file: str) -> None:
     click.echo(f"Exported {written:,} feedback item{'s' if written != 1 else ''} to {file}.")
 
 
+@main.command("reindex")
+def reindex() -> None:
+    """Rebuild this host's search index from the database (the portal keeps answering meanwhile)."""
+    from rich.progress import Progress
+
+    from feedback_portal.indexing.indexer import Indexer, IndexStore
+
+    settings = _settings()
+    db.upgrade(settings.database_url)
+    engine = db.make_engine(settings.database_url)
+    try:
+        indexer = Indexer(db.make_session_factory(engine), IndexStore(settings.index_dir))
+        with Progress(transient=False) as progress:
+            task = progress.add_task("Indexing feedback and issues", total=None)
+
+            def update(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            count = indexer.rebuild(progress=update)
+        click.echo(f"Indexed {count:,} feedback items and issues into {settings.index_dir}.")
+    finally:
+        engine.dispose()
+
+
+@main.command("cluster")
+@click.option("--json", "as_json", is_flag=True, help="Print the groups as a JSON list of lists of refs.")
+def cluster(as_json: bool) -> None:
+    """Suggested groups of untriaged feedback."""
+    import json
+
+    from feedback_portal.grouping.services import GroupingService
+
+    settings = _settings()
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.make_session_factory(engine)() as session:
+            groups = GroupingService(session).cluster_refs()
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(groups))
+        return
+    for number, group in enumerate(groups, start=1):
+        click.echo(f"Group {number}: {' '.join(group)}")
+    if not groups:
+        click.echo("No groups to suggest.")
+
+
 if __name__ == "__main__":
     main()

@@ -7,10 +7,12 @@ from typing import Any
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
+from sqlalchemy import orm
 
 from feedback_portal import web
 from feedback_portal.errors import ValidationFailed
 from feedback_portal.feedback.services import FeedbackService
+from feedback_portal.grouping.services import GroupingService
 from feedback_portal.indexing.service import FILTER_FIELDS, SearchService
 
 
@@ -59,6 +61,7 @@ def similar(
     ref: FromPath[str],
     search_service: NamedDependency[SearchService],
     feedback_service: NamedDependency[FeedbackService],
+    db_session: NamedDependency[orm.Session],
     limit: FromQuery[int] = 10,
 ) -> dict[str, Any]:
     if not 1 <= limit <= 50:
@@ -71,6 +74,10 @@ def similar(
         "similar": [
             {"ref": result.hit.ref, "type": result.hit.doc_kind, "score": round(result.hit.score, 4)}
             for result in results
+        ],
+        "suggested_issues": [
+            {"ref": suggestion.issue.ref, "title": suggestion.issue.title, "confidence": round(suggestion.confidence, 3)}
+            for suggestion in GroupingService(db_session).suggestions_for(feedback)
         ],
     }
 

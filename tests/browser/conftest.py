@@ -201,6 +201,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     # Start vnu early, in the background, if any selected test will use it.
+    if session.config.option.collectonly:
+        return
     if any(_uses_html_checker(item) for item in session.items):
         if all(_vnu_tools_available()):
             _start_html_checker()

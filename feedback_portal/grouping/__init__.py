@@ -1,0 +1,1 @@
+"""Suggestions that do most of the grouping: clusters of untriaged feedback and likely issues."""
