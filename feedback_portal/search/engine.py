@@ -50,7 +50,7 @@ from whoosh.util.text import utf8encode
 
 from . import analysis
 from .analysis import STOP_WORDS, analyse, domain_analyzer, get_synonyms, light_norm
-from .vectors import TermStats, cosine, doc_vector
+from .vectors import TermStats, add_vectors, cosine, doc_vector
 
 SCHEMA_VERSION = 1
 META_FILE = "portal-search.json"
@@ -105,6 +105,9 @@ class RankingConfig:
     prf_terms: int = 10  # expansion terms added
     prf_weight: float = 0.35  # total weight of the expansion relative to the query
     prf_min_query_terms: int = 0
+    similar_candidates: int = 40  # BM25 candidates re-ranked by cosine in similar()
+    similar_prf_docs: int = 2  # similar(): the top matches folded back into the query vector
+    similar_prf_weight: float = 0.4
 
 
 @dataclass
@@ -818,12 +821,15 @@ class SearchIndex:
         doc_kinds: Sequence[str] = ("feedback", "issue"),
         exclude_refs: Iterable[str] = (),
         include_restricted: bool = False,
-        candidates: int = 40,
+        candidates: int | None = None,
     ) -> list[Hit]:
         """Documents saying much the same as ``text`` (for "has someone already said this?").
 
-        Returns up to ``limit`` hits, best first; ``score`` is a cosine similarity in 0..1
-        (~0.35+ is usually the same problem)."""
+        Candidates come from a BM25 OR-query of the text's most distinctive terms, re-ranked by
+        cosine similarity of the document vectors (concepts + stems, character 4-grams), then
+        re-ranked once more with the top 2 matches folded into the query vector (pseudo relevance
+        feedback).  Returns up to ``limit`` hits, best first; ``score`` is the plain cosine
+        similarity to ``text`` in 0..1 (about 0.3 and above is usually the same problem)."""
         text = (text or "")[:MAX_QUERY_CHARS * 2]
         searcher = self._get_searcher()
         stats = self._term_stats(searcher)
@@ -838,15 +844,25 @@ class SearchIndex:
         if not include_restricted:
             mask_parts.append(Q.Term("restricted", True))
         mask = Q.Or(mask_parts) if mask_parts else None
-        res = searcher.search(query, limit=max(candidates, limit), filter=filt, mask=mask)
-        scored = []
+        res = searcher.search(query, limit=max(candidates or self.config.similar_candidates, limit),
+                              filter=filt, mask=mask)
+        cands = []
         for h in res:
             stored = h.fields()
             dvec = doc_vector(f"{stored.get('title') or ''}\n{stored.get('body') or ''}", stats, self.synonyms_name)
-            scored.append((cosine(qvec, dvec), h, stored))
-        scored.sort(key=lambda x: -x[0])
+            cands.append((dvec, stored))
+        scored = sorted(((cosine(qvec, dv), stored) for dv, stored in cands), key=lambda x: -x[0])
+        if self.config.similar_prf_docs and len(scored) > self.config.similar_prf_docs:
+            # feedback from the best matches: documents like them are likely about the same thing
+            by_ref = {stored["ref"]: dv for dv, stored in cands}
+            expanded = qvec
+            for _, stored in scored[: self.config.similar_prf_docs]:
+                expanded = add_vectors(expanded, by_ref[stored["ref"]], self.config.similar_prf_weight)
+            reranked = sorted(((cosine(expanded, dv), cosine(qvec, dv), stored) for dv, stored in cands),
+                              key=lambda x: -x[0])
+            scored = [(plain, stored) for _, plain, stored in reranked]
         out = []
-        for i, (sim, h, stored) in enumerate(scored[:limit]):
+        for i, (sim, stored) in enumerate(scored[:limit]):
             out.append(Hit(ref=stored["ref"], doc_kind=stored.get("doc_kind", "feedback"), score=round(sim, 4),
                            rank=i + 1, title=stored.get("title") or None, module=stored.get("module"),
                            team=stored.get("team"), status=stored.get("status"), kind=stored.get("kind"),

@@ -104,3 +104,19 @@ def cosine(a: Vec, b: Vec, gram_weight: float = GRAM_WEIGHT) -> float:
         return w
     g = _dot(a.grams, b.grams) / (a.gnorm * b.gnorm) if a.gnorm and b.gnorm else 0.0
     return (1.0 - gram_weight) * w + gram_weight * g
+
+
+def add_vectors(a: Vec, b: Vec, weight: float) -> Vec:
+    """``a + weight * b`` with ``b`` rescaled to ``a``'s length (each part separately)."""
+    words = dict(a.words)
+    if b.wnorm:
+        f = weight * a.wnorm / b.wnorm
+        for k, v in b.words.items():
+            words[k] = words.get(k, 0.0) + f * v
+    grams = dict(a.grams)
+    if b.gnorm:
+        f = weight * (a.gnorm or 1.0) / b.gnorm
+        for k, v in b.grams.items():
+            grams[k] = grams.get(k, 0.0) + f * v
+    return Vec(words, grams, math.sqrt(sum(v * v for v in words.values())),
+               math.sqrt(sum(v * v for v in grams.values())))
