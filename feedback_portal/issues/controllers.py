@@ -303,10 +303,12 @@ def _me_too(
         count = service.me_too(user, impact=data.get("impact"), **target)
     except (ValidationFailed, Forbidden) as problem:
         errors = problem.errors if isinstance(problem, ValidationFailed) else {"me-too": problem.message}
+        if _htmx(request) and isinstance(problem, Forbidden):  # their own: already counted, so say so (htmx
+            return web.page(request, "issues/_me_too_result.html", notice=problem.message)  # swaps only 2xx)
         template = "issues/_me_too_result.html" if _htmx(request) else "issues/me_too.html"
         return _me_too_page(request, service, template, kind, ref, data, errors, problem.status_code)
     if _htmx(request):
-        return web.page(request, "issues/_me_too_result.html", count=count, errors={})
+        return web.page(request, "issues/_me_too_result.html", count=count)
     return web.redirect(_back_to(data.get("next"), _me_too_default_next(user, kind, ref), count))
 
 

@@ -329,6 +329,7 @@ class IssueService:
         module: object = None,
     ) -> Issue:
         """A new issue grouping some feedback. Feedback already on another issue is moved (see moved_from)."""
+        self.moved_from = {}
         errors: dict[str, str] = {}
         clean = self._clean_fields({"title": title, "summary": summary or "", "module": module}, errors)
         refs, bad = parse_feedback_refs(feedback_refs)
@@ -374,6 +375,7 @@ class IssueService:
 
     def link(self, issue_ref: str, feedback_refs: object, actor: User) -> Issue:
         """Add feedback to an issue. Feedback already on another issue is moved (see moved_from)."""
+        self.moved_from = {}
         refs, bad = parse_feedback_refs(feedback_refs)
         if bad:
             raise ValidationFailed({"feedback": _not_refs_message(bad)})

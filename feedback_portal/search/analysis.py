@@ -75,7 +75,7 @@ def light_norm(word: str) -> str:
     w = w.replace("'", "")
     if len(w) > 4 and w.endswith("ies"):
         return w[:-3] + "y"
-    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+    if len(w) >= 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
         return w[:-1]
     return w
 
@@ -106,7 +106,7 @@ case note, case notes, casenote, cn, case recording, recording, recordings, writ
 chronology, chronologies, chron, chrono
 significant event, significant events, key event, key events, significant incident
 genogram, family tree, ecomap, eco-map
-alias, aliases, aka, known as, also known as, previous name, previous names, former name, former names, birth name, maiden name, old surname, old name, changed name, name change, deed poll
+alias, aliases, aka, known as, also known as, previous name, previous names, former name, former names, birth name, maiden name, changed name, name change, deed poll
 date of birth, dob, d.o.b, birth date
 person record, person records, client record, person details
 duplicate, duplicates, duplicated, duplication, dupe, dupes, duplicate record, duplicate records
@@ -128,13 +128,13 @@ parent, parents, mum, mother, dad, father, mums, dads, birth parent, birth paren
 sibling, siblings, sib, sibs, brother, sister, brothers, sisters, half sibling, half siblings, half-sibling, sibling group
 foster carer, foster carers, foster parent, foster parents, carer, carers, foster family, foster home, fostering household, carer household, foster household, connected carer, kinship carer
 adopter, adopters, adoptive parent, adoptive parents, prospective adopter, prospective adopters
-police, police officer, ds, dc, detective
+police, police officer, police officers, detective
 health visitor, hv
 # --- services, teams, statuses
 child protection, cp, child-protection
 child in need, cin, children in need, s17, section 17, s 17
 looked after child, lac, cla, cic, looked after children, looked-after child, looked-after children, child looked after, children looked after, child in care, children in care, looked after, looked-after, in care
-into care, came into care, comes into care, coming into care, come into care, new into care, entering care, accommodated, section 20, s20
+into care, came into care, comes into care, coming into care, come into care, entering care, accommodated, section 20, s20
 care leaver, care leavers, leaving care, care-leaver, care experienced, care-experienced, leaving care service
 post 18, post-18, over 18, turned 18, turns 18, turning 18, 18th birthday, aged 18, age 18, at 18, eighteenth birthday
 early help, eh, ehm, early help module, early help assessment, eha, ehs, early help service, targeted early help
@@ -188,7 +188,7 @@ login, logins, log in, logging in, logged in, logon, log on, sign in, signing in
 two factor authentication, mfa, 2fa, two factor, two-factor, multi factor, multi-factor, authenticator, authenticator app, verification code, security code, one time code, otp, two factor code
 unsaved, not saved, not saving, wont save, won't save, doesnt save, doesn't save, didnt save, didn't save, failed to save, without saving, unsaved changes, unsaved work
 autosave, auto save, auto-save, autosaving, auto saving, autosaves, save as draft, save-as-draft, draft save, auto saved, autosaved
-lost, lose, losing, loses, vanish, vanished, vanishes, vanishing, disappear, disappeared, disappears, disappearing, gone, wiped, discarded, lost the lot
+lost, lose, losing, loses, vanish, vanished, vanishes, vanishing, disappear, disappeared, disappears, disappearing, gone, wiped, discarded
 upload, uploads, uploading, uploaded, attach, attaching, attached, attaches
 document, documents, doc, docs, attachment, attachments, paperwork
 file size, size limit, max size, maximum size, file size limit, too big, too large, large file, large files, big file, big files, entity too large, upload limit, upload size, files too big
@@ -201,7 +201,7 @@ sync, syncs, syncing, synced, synch, synchronise, synchronised, synchronisation,
 spellcheck, spell check, spell checker, spellchecker, spell checking, spellchecking, spelling checker, spelling check, spell-check, spell-checker
 paste, pasting, pasted, pastes, copy and paste, copy paste, copy-paste, copied and pasted, cut and paste
 garbled, mojibake, strange symbols, odd symbols, weird symbols, weird characters, odd characters, strange characters, funny characters, garbage characters, garbled text, special characters, encoding, corrupted characters
-truncate, truncated, truncates, truncating, cut off, cuts off, chopped off, chops off, chop off, cut short, runs off the page, run off the page
+truncate, truncated, truncates, truncating, cut off, cuts off, chopped off, cut short
 spreadsheet, spreadsheets, excel, csv, xlsx, xls
 pdf, pdfs, pdf version, pdf export
 print, prints, printing, printed, printout, print out, print-out
@@ -213,7 +213,7 @@ access denied, permission denied, no permission, do not have permission, dont ha
 permission, permissions, access rights, user rights, role profile, role profiles, security role
 read only, read-only, readonly, view only, view-only, greyed out, grayed out, locked, locked down
 approve, approves, approved, approving, approval, approvals, authorise, authorises, authorised, authorising, authorisation, authorize, authorized, authorization, sign off, signs off, signed off, signing off, sign-off, signoff
-pending, awaiting, stuck, in limbo, on hold, not moving
+pending, awaiting, stuck, on hold
 reallocate, reallocated, reallocation, reallocating, re-allocate, re-allocated, re-allocation, change of worker, change of allocated worker, change of social worker, new allocated worker
 transfer, transfers, transferred, transferring, transfer in, transferred in, transferred over, transfer out, moved between teams, moved teams
 notification, notifications, alert, alerts, notify, notifies, notified, alerted, email alert, email alerts, alert bell
@@ -229,7 +229,7 @@ calendar, calendars, diary, diaries, outlook calendar, appointments calendar
 overdue, out of timescale, out of timescales, past due, over due, beyond timescale, late, running late, in breach
 timescale, timescales, time scale, time scales, deadline, deadlines, due date, due dates, target date, time limit, time limits
 working day, working days, business day, business days, weekday, weekdays, work day, work days
-non working day, weekend, weekends, saturday, saturdays, sunday, sundays, sat sun, bank holiday, bank holidays, bank hols, public holiday, public holidays
+non working day, weekend, weekends, saturday, saturdays, sunday, sundays, bank holiday, bank holidays, bank hols, public holiday, public holidays
 sort, sorts, sorted, sorting, sort order, out of order, jumbled, wrong order, reverse order, ordered by, in order of
 user guide, user guides, guide, guides, guidance, quick guide, quick guides, manual, manuals, instructions, help pages, help guide, knowledge base, how-to guide, how to guides, crib sheet, crib sheets
 training, e-learning, elearning, training video, training videos, training materials, training course, training session, training sessions
@@ -405,12 +405,14 @@ _REGISTRY_LOCK = threading.Lock()
 
 def get_synonyms(name: str = "default") -> Synonyms:
     """The synonym set registered under ``name`` (the built-in defaults if none was set)."""
-    syn = _REGISTRY.get(name) or _REGISTRY.get("__builtin__")
+    syn = _REGISTRY.get(name)
     if syn is None:
-        with _REGISTRY_LOCK:
-            syn = _REGISTRY.get(name) or _REGISTRY.get("__builtin__")
-            if syn is None:
-                syn = _REGISTRY["__builtin__"] = Synonyms.default()
+        syn = _REGISTRY.get("__builtin__")
+        if syn is None:
+            with _REGISTRY_LOCK:
+                syn = _REGISTRY.get("__builtin__")
+                if syn is None:
+                    syn = _REGISTRY["__builtin__"] = Synonyms.default()
     return syn
 
 

@@ -92,7 +92,7 @@ class IndexBusy(RuntimeError):
 class RankingConfig:
     """Tunable ranking parameters (defaults are the tuned values; see benchmarks/search_quality.py)."""
 
-    title_boost: float = 1.5
+    title_boost: float = 1.0
     body_boost: float = 1.0
     replies_boost: float = 0.4
     bm25_b: float = 0.75
@@ -101,9 +101,10 @@ class RankingConfig:
     coord_scale: float | None = 0.9  # whoosh Or "coordination bonus"
     original_weight: float = 0.35  # weight of the words inside a matched synonym phrase
     fuzzy_weight: float = 0.7
-    prf_docs: int = 3  # pseudo relevance feedback: top docs used
-    prf_terms: int = 10  # expansion terms added
-    prf_weight: float = 0.35  # total weight of the expansion relative to the query
+    prf_docs: int = 5  # pseudo relevance feedback: top docs used
+    prf_terms: int = 5  # expansion terms added
+    prf_weight: float = 0.5  # total weight of the expansion relative to the query
+    prf_restrict: bool = False  # True: expansion only re-ranks documents that match the query
     prf_min_query_terms: int = 0
     similar_candidates: int = 40  # BM25 candidates re-ranked by cosine in similar()
     similar_prf_docs: int = 2  # similar(): the top matches folded back into the query vector
@@ -330,6 +331,7 @@ class SearchIndex:
         self.write_timeout = write_timeout
         self._lock = threading.RLock()
         self._searcher = None
+        self._retired: list = []
         self._checked_at = 0.0
         self.refresh_interval = 0.5  # seconds between checks for commits made by other processes
         self._weighting = scoring.BM25F(
@@ -382,6 +384,9 @@ class SearchIndex:
             if self._searcher is not None:
                 self._searcher.close()
                 self._searcher = None
+            for _, old in self._retired:
+                old.close()
+            self._retired = []
             self._ix.close()
 
     def __enter__(self):
@@ -465,19 +470,32 @@ class SearchIndex:
         self._checked_at = 0.0
 
     def refresh(self) -> None:
-        """Pick up commits (ours or other processes').  Cheap; called before each search at most
-        every ``refresh_interval`` seconds, and immediately after our own writes."""
+        """Pick up commits (ours or other processes').  Cheap when nothing changed (one look at
+        the index's table of contents); called before a search at most every
+        ``refresh_interval`` seconds, and immediately after our own writes.
+
+        Note: this deliberately does NOT use Whoosh's ``Searcher.refresh()``: in whoosh-reloaded
+        2.7.5 it re-uses segment readers by segment id, so it misses deletions and brings back
+        the old segments after a ``rebuild`` (verified; see tests/search/test_engine.py).  We open
+        a new searcher only when the index generation changed and retire the old one."""
         with self._lock:
-            if self._searcher is None:
-                self._searcher = self._ix.searcher(weighting=self._weighting)
-            elif not self._searcher.up_to_date():
-                try:
-                    self._searcher = self._searcher.refresh()
-                except TypeError:
-                    # whoosh 2.7.5 cannot reuse some readers (reuse.segments() is None); reopen instead.
-                    self._searcher.close()
-                    self._searcher = self._ix.searcher(weighting=self._weighting)
-            self._checked_at = time.monotonic()
+            current = self._searcher
+            if current is not None and self._ix.latest_generation() == current.reader().generation():
+                self._checked_at = time.monotonic()
+                return
+            self._searcher = self._ix.searcher(weighting=self._weighting)
+            now = time.monotonic()
+            if current is not None:
+                self._retired.append((now, current))
+            # close searchers retired long enough ago that no search can still be using them
+            keep = []
+            for when, old in self._retired:
+                if now - when > 60:
+                    old.close()
+                else:
+                    keep.append((when, old))
+            self._retired = keep
+            self._checked_at = now
 
     def _get_searcher(self):
         if self._searcher is None or time.monotonic() - self._checked_at > self.refresh_interval:
@@ -530,7 +548,7 @@ class SearchIndex:
             scored.append((d, -df, t))
         scored.sort()
         best = scored[:3]
-        return [(t, self.config.fuzzy_weight / d) for d, _, t in best]
+        return [(t, self.config.fuzzy_weight / max(1, d)) for d, _, t in best]
 
     def _units(self, searcher, text: str, fuzzy: bool = True) -> list[tuple[list[tuple[str, float]], str]]:
         """Analyse free text into scoring units: [([(term, weight), ...], label)] where each unit's
@@ -756,7 +774,7 @@ class SearchIndex:
                 wsum = sum(w for _, w in exp)
                 scale = self.config.prf_weight * max(1, len(qterms)) / wsum
                 exp_q = Q.Or([self._field_terms(t, w * scale, ("title", "body")) for t, w in exp])
-                final = Q.Or([core, exp_q])
+                final = Q.AndMaybe(core, exp_q) if self.config.prf_restrict else Q.Or([core, exp_q])
 
         groupedby = {f: sorting.FieldFacet(f, maptype=sorting.Count) for f in FACET_FIELDS}
         results = searcher.search_page(final, page, pagelen=limit, filter=filter_q, mask=mask_q,
@@ -767,10 +785,11 @@ class SearchIndex:
                 groups = results.results.groups(f)
             except KeyError:
                 groups = {}
-            facets[f] = {k: v for k, v in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0]))) if k is not None}
+            facets[f] = {k: v for k, v in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0]))) if k}
         hits = []
         hl_terms = frozenset(qterms)
-        for i, h in enumerate(results):
+        beyond = page > max(1, results.pagecount)
+        for i, h in enumerate([] if beyond else results):
             stored = h.fields()
             hit = Hit(
                 ref=stored["ref"],
@@ -793,7 +812,7 @@ class SearchIndex:
             total=results.total,
             hits=hits,
             facets=facets,
-            page=results.pagenum,
+            page=page,
             pagecount=results.pagecount,
             query=q or "",
             notices=notices,

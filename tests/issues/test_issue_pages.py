@@ -359,10 +359,13 @@ def test_me_too_without_an_impact_gets_the_form_again_with_a_message(app, client
     assert field_error(response.text, "impact") == "Choose how much it affects your work"
     assert f'action="/feedback/{ref}/me-too"' in response.text and 'value="/feedback/new"' in response.text
     fragment = client.post(
-        f"/feedback/{ref}/me-too", data={"_csrf_token": csrf_token(client)}, headers={"HX-Request": "true"}
+        f"/feedback/{ref}/me-too",
+        data={"next": "/feedback/new", "_csrf_token": csrf_token(client)},
+        headers={"HX-Request": "true"},
     )
     assert fragment.status_code == 422 and "<html" not in fragment.text
     assert "Choose how much it affects your work" in fragment.text
+    assert f'href="/feedback/{ref}/me-too?next=%2Ffeedback%2Fnew"' in fragment.text  # a way on without the panel
     assert count(session, MeToo) == 0
 
 
@@ -372,6 +375,13 @@ def test_me_too_on_your_own_feedback_is_refused_with_a_clear_message(app, client
     response = post(client, f"/feedback/{ref}/me-too", impact="minor")
     assert response.status_code == 403
     assert "You sent this feedback, so your voice is already counted." in response.text
+    fragment = client.post(
+        f"/feedback/{ref}/me-too",
+        data={"impact": "minor", "_csrf_token": csrf_token(client)},
+        headers={"HX-Request": "true"},
+    )
+    assert fragment.status_code == 200 and "<html" not in fragment.text  # htmx shows it: already counted
+    assert "You sent this feedback, so your voice is already counted." in fragment.text
     assert count(session, MeToo) == 0
 
 
