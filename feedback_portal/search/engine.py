@@ -44,7 +44,7 @@ from whoosh import highlight as wh_highlight
 from whoosh import index as wh_index
 from whoosh import query as Q
 from whoosh import scoring, sorting, writing
-from whoosh.fields import BOOLEAN, DATETIME, ID, TEXT, Schema
+from whoosh.fields import BOOLEAN, DATETIME, ID, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.util.text import utf8encode
 
@@ -52,9 +52,10 @@ from . import analysis
 from .analysis import STOP_WORDS, analyse, domain_analyzer, get_synonyms, light_norm
 from .vectors import TermStats, add_vectors, cosine, doc_vector
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_FILE = "portal-search.json"
-TEXT_FIELDS = ("title", "body", "replies")
+TEXT_FIELDS = ("title", "body", "replies")  # stored, highlighted
+SEARCH_FIELDS = ("content", "replies")  # indexed: content = title + body
 FACET_FIELDS = ("doc_kind", "module", "team", "status", "kind")
 # query-string field names -> schema field
 FIELD_ALIASES = {
@@ -92,12 +93,10 @@ class IndexBusy(RuntimeError):
 class RankingConfig:
     """Tunable ranking parameters (defaults are the tuned values; see benchmarks/search_quality.py)."""
 
-    title_boost: float = 1.0
-    body_boost: float = 1.0
+    content_boost: float = 1.0  # title + body, one field (a separate title boost didn't help)
     replies_boost: float = 0.4
     bm25_b: float = 0.75
     bm25_k1: float = 1.2
-    title_b: float = 0.5
     coord_scale: float | None = 0.9  # whoosh Or "coordination bonus"
     original_weight: float = 0.35  # weight of the words inside a matched synonym phrase
     fuzzy_weight: float = 0.7
@@ -255,8 +254,9 @@ def make_schema(synonyms_name: str = "default") -> Schema:
     return Schema(
         ref=ID(stored=True, unique=True),
         doc_kind=ID(stored=True, sortable=True),
-        title=TEXT(analyzer=an, stored=True),
-        body=TEXT(analyzer=an, stored=True),
+        title=STORED(),
+        body=STORED(),
+        content=TEXT(analyzer=an),
         replies=TEXT(analyzer=an, stored=True),
         module=ID(stored=True, sortable=True),
         team=ID(stored=True, sortable=True),
@@ -305,6 +305,7 @@ def _doc_fields(doc: Mapping[str, Any] | Any) -> dict[str, Any]:
         "doc_kind": kind,
         "title": str(get("title") or ""),
         "body": str(get("body") or ""),
+        "content": f"{get('title') or ''}\n{get('body') or ''}",
         "replies": str(replies or ""),
         "restricted": bool(get("restricted") or False),
     }
@@ -335,7 +336,7 @@ class SearchIndex:
         self._checked_at = 0.0
         self.refresh_interval = 0.5  # seconds between checks for commits made by other processes
         self._weighting = scoring.BM25F(
-            B=self.config.bm25_b, K1=self.config.bm25_k1, title_B=self.config.title_b
+            B=self.config.bm25_b, K1=self.config.bm25_k1
         )
         self._formatter = wh_highlight.HtmlFormatter(tagname="mark", classname="search-match", termclass="t",
                                                      between=" … ")
@@ -503,15 +504,15 @@ class SearchIndex:
         return self._searcher
 
     # query building ---------------------------------------------------------------------------
-    def _field_terms(self, text: str, boost: float, fields: Sequence[str] = TEXT_FIELDS) -> Q.Query:
+    def _field_terms(self, text: str, boost: float, fields: Sequence[str] = SEARCH_FIELDS) -> Q.Query:
         c = self.config
-        fb = {"title": c.title_boost, "body": c.body_boost, "replies": c.replies_boost}
+        fb = {"content": c.content_boost, "replies": c.replies_boost}
         subs = [Q.Term(f, text, boost=boost * fb[f]) for f in fields if fb.get(f, 0) > 0]
         return subs[0] if len(subs) == 1 else Q.Or(subs)
 
     def _lexicon_df(self, searcher, term: str) -> int:
         r = searcher.reader()
-        return sum(r.doc_frequency(f, term) for f in ("title", "body"))
+        return r.doc_frequency("content", term)
 
     def _fuzzy(self, searcher, surface: str, stem: str) -> list[tuple[str, float]]:
         """Close index terms for a word that isn't in the index: [(term, weight)]."""
@@ -520,7 +521,7 @@ class SearchIndex:
         maxdist = 2 if len(surface) >= 7 else 1
         r = searcher.reader()
         found: dict[str, int] = {}
-        for fname in ("body", "title"):
+        for fname in ("content",):
             for cand in (stem, surface):
                 try:
                     for t in r.terms_within(fname, cand, maxdist, prefix=1):
@@ -603,7 +604,7 @@ class SearchIndex:
             return None
         if len(words) == 1:
             return self._field_terms(words[0], 1.0)
-        return Q.Or([Q.Phrase(f, words, boost=b) for f, b in (("title", self.config.title_boost), ("body", 1.0))])
+        return Q.Phrase("content", words)
 
     def _core_query(self, searcher, pq: ParsedQuery, notices: list[str]):
         """(scoring query or None, required queries, excluded queries, query terms)"""
@@ -629,7 +630,7 @@ class SearchIndex:
         for pre in pq.prefixes:
             norm = light_norm(pre)
             pres = {pre, norm}
-            pq_sub = Q.Or([Q.Prefix(f, p) for f in ("title", "body") for p in pres])
+            pq_sub = Q.Or([Q.Prefix("content", p) for p in pres])
             scoring_subs.append(pq_sub)
         excluded = []
         for ex in pq.excluded:
@@ -773,7 +774,7 @@ class SearchIndex:
             if exp:
                 wsum = sum(w for _, w in exp)
                 scale = self.config.prf_weight * max(1, len(qterms)) / wsum
-                exp_q = Q.Or([self._field_terms(t, w * scale, ("title", "body")) for t, w in exp])
+                exp_q = Q.Or([self._field_terms(t, w * scale, ("content",)) for t, w in exp])
                 final = Q.AndMaybe(core, exp_q) if self.config.prf_restrict else Q.Or([core, exp_q])
 
         groupedby = {f: sorting.FieldFacet(f, maptype=sorting.Count) for f in FACET_FIELDS}
@@ -856,7 +857,7 @@ class SearchIndex:
         if not qvec.words:
             return []
         top_terms = sorted(qvec.words.items(), key=lambda kv: -kv[1])[:MAX_QUERY_TERMS]
-        subs = [self._field_terms(t, w, ("title", "body")) for t, w in top_terms]
+        subs = [self._field_terms(t, w, ("content",)) for t, w in top_terms]
         query = subs[0] if len(subs) == 1 else Q.Or(subs)
         filt = Q.Or([Q.Term("doc_kind", k) for k in doc_kinds]) if doc_kinds else None
         mask_parts = [Q.Term("ref", r) for r in exclude_refs]
