@@ -5,6 +5,7 @@
 Steps: run the migrations (feedback_portal.db.upgrade), run the demo seed (feedback_portal.demo.seed.seed:
 teams, the demo logins, staff and the 300 hand-written items), then bulk-insert realistic variations of the
 demo items until the database holds N feedback items, with SQLAlchemy Core executemany in one transaction.
+Finally it builds the search index (as `feedback-portal reindex` does), so a server starts in steady state.
 
 The variations keep the demo wording (a title/body pair is one person's report), and vary the date (spread
 over the 270 days since go-live on 2026-03-02, weekdays and office hours weighted), the team and submitter,
@@ -18,6 +19,7 @@ import argparse
 import datetime as dt
 import json
 import random
+import shutil
 import sqlite3
 import sys
 import time
@@ -72,7 +74,8 @@ def _submitted_at(rng: random.Random, now: dt.datetime) -> dt.datetime:
         return min(value, now - dt.timedelta(minutes=5))
 
 
-def generate(data_dir: Path, items: int = DEFAULT_ITEMS, *, seed_value: int = 2026, quiet: bool = False) -> dict:
+def generate(data_dir: Path, items: int = DEFAULT_ITEMS, *, seed_value: int = 2026, quiet: bool = False,
+             search_index: bool = True) -> dict:
     """Build the data folder. Returns a summary (counts and timings)."""
     started = time.perf_counter()
     data_dir = Path(data_dir).resolve()
@@ -205,6 +208,8 @@ def generate(data_dir: Path, items: int = DEFAULT_ITEMS, *, seed_value: int = 20
         raw.close()
     if mismatched:
         raise RuntimeError(f"{mismatched} feedback refs do not match their ids")
+    inserted_at = time.perf_counter()
+    indexed = build_search_index(settings) if search_index else None
     finished = time.perf_counter()
     summary = {
         "data_dir": str(data_dir),
@@ -212,13 +217,15 @@ def generate(data_dir: Path, items: int = DEFAULT_ITEMS, *, seed_value: int = 20
         "seeded_items": seeded,
         "generated_items": len(feedback_rows),
         "comments_added": len(comment_rows),
+        "search_index_documents": indexed,
         "seed_value": seed_value,
         "generator_version": GENERATOR_VERSION,
         "database_bytes": (data_dir / "portal.db").stat().st_size,
         "seconds": {
             "migrate_and_seed": round(seeded_at - started, 2),
             "build_rows": round(built_at - seeded_at, 2),
-            "insert": round(finished - built_at, 2),
+            "insert": round(inserted_at - built_at, 2),
+            "search_index": round(finished - inserted_at, 2),
             "total": round(finished - started, 2),
         },
     }
@@ -226,9 +233,25 @@ def generate(data_dir: Path, items: int = DEFAULT_ITEMS, *, seed_value: int = 20
         print(
             f"{total:,} feedback items in {data_dir} ({summary['database_bytes'] / 1e6:.1f} MB) "
             f"in {summary['seconds']['total']} s (seed {summary['seconds']['migrate_and_seed']} s, "
-            f"rows {summary['seconds']['build_rows']} s, insert {summary['seconds']['insert']} s)"
+            f"rows {summary['seconds']['build_rows']} s, insert {summary['seconds']['insert']} s, "
+            f"search index {summary['seconds']['search_index']} s)"
         )
     return summary
+
+
+def build_search_index(settings: Settings) -> int | None:
+    """Build the portal's search index, as `feedback-portal reindex` does, so a server started on this folder
+    is in its steady state (otherwise a worker rebuilds the index in the background while being measured).
+    Returns the number of documents, or None if this version of the portal has no search index."""
+    try:
+        from feedback_portal.indexing.indexer import Indexer, IndexStore
+    except ImportError:
+        return None
+    engine = db.make_engine(settings.database_url)
+    try:
+        return Indexer(db.make_session_factory(engine), IndexStore(settings.index_dir)).rebuild()
+    finally:
+        engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -237,11 +260,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--items", type=int, default=DEFAULT_ITEMS, help="total feedback items (default 10000)")
     parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     parser.add_argument("--force", action="store_true", help="delete an existing portal.db in DATA_DIR first")
+    parser.add_argument("--no-search-index", action="store_true", help="skip building the search index")
     args = parser.parse_args(argv)
     if args.force:
         for name in ("portal.db", "portal.db-wal", "portal.db-shm"):
             (args.data_dir / name).unlink(missing_ok=True)
-    generate(args.data_dir, args.items, seed_value=args.seed)
+        shutil.rmtree(args.data_dir / "index", ignore_errors=True)
+    generate(args.data_dir, args.items, seed_value=args.seed, search_index=not args.no_search_index)
 
 
 if __name__ == "__main__":

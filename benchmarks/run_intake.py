@@ -194,6 +194,8 @@ class Server:
 def cache_key(items: int, seed: int) -> str:
     digest = hashlib.sha256(f"{items}:{seed}:{generate_data.GENERATOR_VERSION}".encode())
     sources = sorted((ROOT / "migrations" / "versions").glob("*.py"))
+    for package in ("indexing", "search"):  # the search index's format
+        sources += sorted((ROOT / "feedback_portal" / package).glob("*.py"))
     sources += [HERE / "generate_data.py", ROOT / "feedback_portal" / "demo" / "seed.py",
                 ROOT / "feedback_portal" / "demo" / "feedback_items.json"]
     for path in sources:
@@ -237,26 +239,31 @@ def load_label(point: tuple[str, float]) -> str:
     return f"{value:g}" if kind == "closed" else f"open {value:g}/s"
 
 
-def run_one(name: str, point: tuple[str, float], port: int, auth: tuple[str, str], servers: list[Server], args) -> dict:  # noqa: ANN001, E501
+def run_one(name: str, point: tuple[str, float], port: int, auth: tuple[str, str], target: Server, args) -> dict:  # noqa: ANN001, E501
+    """One warm-up plus measured run against `target`; CPU used by anything else (including the other server)
+    counts as other load."""
     kind, value = point
     concurrency = int(value) if kind == "closed" else 0
     rate = value if kind == "open" else 0.0
     scenario = load.make_scenario(name, port, *auth)
-    pids = [pid for server in servers for pid in server.worker_pids()]
+    pids = target.worker_pids()
     cpu_before = cpu_seconds(pids)
     busy_before = system_busy_seconds()
     client_before = time.process_time()
+    wall_before = time.perf_counter()
     result = asyncio.run(
         load.run(scenario, port, concurrency=concurrency, requests=args.max_requests, seconds=args.seconds,
                  warmup_seconds=args.warmup_seconds, rate=rate)
     )
     result["load"] = load_label(point)
     # The CPU figures cover the warm-up and the measured run, so they are compared as per-second rates.
+    total_seconds = time.perf_counter() - wall_before
     busy = system_busy_seconds() - busy_before
     client = time.process_time() - client_before
     cpu_after = cpu_seconds(pids)
     server_cpu = sum(cpu_after.get(pid, 0.0) - cpu_before.get(pid, 0.0) for pid in cpu_before)
-    total_seconds = result["seconds"] + args.warmup_seconds
+    if set(target.worker_pids()) != set(pids):
+        result["server_restarted_workers"] = True  # uvicorn replaced a worker during the run
     cores = os.cpu_count() or 1
     result["server_cpu_ms_per_request"] = round(
         server_cpu / total_seconds * result["seconds"] * 1000 / max(1, result["requests"]), 2
@@ -421,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     points = [("closed", float(value)) for value in concurrencies]
     points += [("open", float(value)) for value in args.open_rates.split(",") if value.strip()]
     load.install_uvloop()
+    # Stopped from outside (timeout, kill): still stop the servers this run started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     started = time.time()
     info = machine()
@@ -476,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
             for attempt in range(1 + args.retry_noisy):
                 if time.monotonic() < deadline:
                     wait_for_quiet(args.quiet_wait_run)
-                result = run_one(name, point, port, auth, servers, args)
+                result = run_one(name, point, port, auth, floor if name == "floor" else portal, args)
                 attempts.append(result)
                 if result["other_cpu_cores"] <= NOISY_CORES or time.monotonic() > deadline:
                     break

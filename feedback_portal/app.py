@@ -39,6 +39,9 @@ from feedback_portal.issues import api as issue_api
 from feedback_portal.issues import controllers as issue_controllers
 from feedback_portal.indexing.indexer import BackgroundIndexer, Indexer, IndexStore
 from feedback_portal.indexing.service import SearchService
+from feedback_portal.notifications import controllers as notification_controllers
+from feedback_portal.notifications.mailer import BackgroundMailer, OutboxSender
+from feedback_portal.notifications.services import SETTINGS_KEY
 from feedback_portal.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +54,8 @@ log = logging.getLogger("feedback_portal")
 def create_app(settings: Settings) -> Litestar:
     engine = db.make_engine(settings.database_url)
     session_factory = db.make_session_factory(engine)
+    # Services that run inside a caller's transaction (notify_contributors) find the settings here.
+    session_factory.configure(info={SETTINGS_KEY: settings})
 
     def provide_db_session() -> Iterator[orm.Session]:
         with session_factory() as session:
@@ -79,6 +84,16 @@ def create_app(settings: Settings) -> Litestar:
         background.stop()
         index_store.close()
 
+    # Every worker sends the email outbox; a row claim makes sure each email is sent by one of them.
+    mailer = BackgroundMailer(OutboxSender(session_factory, settings))
+
+    def start_mailer() -> None:
+        if settings.background_mailer and settings.smtp_configured:
+            mailer.start()
+
+    def stop_mailer() -> None:
+        mailer.stop()
+
     def dispose_engine() -> None:
         engine.dispose()
 
@@ -86,6 +101,7 @@ def create_app(settings: Settings) -> Litestar:
         # In-process writes are indexed at once; other processes' writes within the poll interval.
         if request.method not in {"GET", "HEAD", "OPTIONS"}:
             background.wake()
+            mailer.wake()  # a write may have queued emails (notify_contributors)
 
     app = Litestar(
         route_handlers=[
@@ -105,6 +121,7 @@ def create_app(settings: Settings) -> Litestar:
                     *search_controllers.ROUTES,
                     *search_api.ROUTES,
                     *grouping_controllers.ROUTES,
+                    *notification_controllers.ROUTES,
                 ],
             ),
         ],
@@ -140,8 +157,8 @@ def create_app(settings: Settings) -> Litestar:
         },
         request_max_body_size=settings.upload_max_files * settings.upload_max_bytes + 2 * 1024 * 1024,
         after_response=wake_indexer_after_writes,
-        on_startup=[start_indexer],
-        on_shutdown=[stop_indexer, dispose_engine],
+        on_startup=[start_indexer, start_mailer],
+        on_shutdown=[stop_indexer, stop_mailer, dispose_engine],
         debug=settings.debug,
     )
     app.state.settings = settings
@@ -150,6 +167,7 @@ def create_app(settings: Settings) -> Litestar:
     app.state.index_store = index_store
     app.state.indexer = indexer
     app.state.background_indexer = background
+    app.state.background_mailer = mailer
     return app
 
 
@@ -184,6 +202,7 @@ def _jinja_environment() -> jinja2.Environment:
     environment.filters["urlencode_query"] = web.query_string
     environment.filters["with_param"] = web.with_param
     environment.globals["page_numbers"] = web.page_numbers
+    environment.globals["unread_notifications"] = notification_controllers.unread_notifications
     return environment
 
 

@@ -292,5 +292,45 @@ def cluster(as_json: bool) -> None:
         click.echo("No groups to suggest.")
 
 
+@main.group("notifications")
+def notifications_group() -> None:
+    """Notifications and the email outbox."""
+
+
+@notifications_group.command("send")
+def notifications_send() -> None:
+    """Send the emails that are due from the outbox, once (for cron, or when the portal is not running).
+
+    Emails that cannot be sent stay in the outbox with the error and are tried again later (after 1, 5, 15
+    and 60 minutes, then 3 hours, then every 6 hours). Exits with status 1 if any could not be sent.
+    """
+    from feedback_portal.notifications.mailer import OutboxSender
+
+    settings = _settings()
+    if not settings.smtp_configured:
+        raise click.ClickException(
+            "Email is not set up: set FEEDBACK_PORTAL_SMTP_HOST (and the other FEEDBACK_PORTAL_SMTP_ "
+            "settings). Notifications are still shown in the portal."
+        )
+    engine = db.make_engine(settings.database_url)
+    try:
+        sender = OutboxSender(db.make_session_factory(engine), settings)
+        report = sender.send_due()
+        waiting = sender.pending()
+    finally:
+        engine.dispose()
+    click.echo(f"Sent {report.sent:,} email{'s' if report.sent != 1 else ''}.")
+    if waiting:
+        are = "emails are" if waiting != 1 else "email is"
+        click.echo(f"{waiting:,} {are} waiting to be sent or tried again later.")
+    if report.failed:
+        click.echo(
+            f"{report.failed:,} could not be sent (they stay in the outbox and will be tried again): "
+            f"{report.errors[-1]}",
+            err=True,
+        )
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ from feedback_portal.feedback.models import Attachment, Comment, Feedback, Vocab
 from feedback_portal.indexing import changelog  # noqa: F401  (registers the change log listener)
 from feedback_portal.indexing.models import IndexChange, SavedSearch, SynonymLine
 from feedback_portal.issues.models import Issue, IssueMerge, MeToo
+from feedback_portal.notifications.models import Notification, OutboxEmail
 
 __all__ = [
     "Attachment",
@@ -18,6 +19,8 @@ __all__ = [
     "Issue",
     "IssueMerge",
     "MeToo",
+    "Notification",
+    "OutboxEmail",
     "SavedSearch",
     "SynonymLine",
     "LoginAttempt",

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import email.utils
+import ipaddress
+import math
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -31,9 +35,20 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = "feedback-portal@localhost"
     smtp_starttls: bool = False
+    smtp_timeout: float = 10.0  # seconds, for connecting and for each SMTP command
     debug: bool = False
     # Keep this host's search index up to date from a thread in each worker (one of them writes).
     background_indexer: bool = True
+    # Send the email outbox from a thread in each worker when SMTP is configured (a row claim stops two
+    # workers sending the same email).
+    background_mailer: bool = True
+
+    def __post_init__(self) -> None:
+        _check_smtp(self)
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)
 
     @property
     def uploads_dir(self) -> Path:
@@ -77,12 +92,13 @@ class Settings:
         ):
             if get(name):
                 overrides[field] = _boolean(name, get(name))
-        for name, field in (
-            ("SESSION_HOURS", "session_hours"),
-            ("SMTP_PORT", "smtp_port"),
-        ):
+        for name, field in (("SESSION_HOURS", "session_hours"),):
             if get(name):
                 overrides[field] = _positive_int(name, get(name))
+        if get("SMTP_PORT"):
+            overrides["smtp_port"] = _port("SMTP_PORT", get("SMTP_PORT"))
+        if get("SMTP_TIMEOUT"):
+            overrides["smtp_timeout"] = _seconds("SMTP_TIMEOUT", get("SMTP_TIMEOUT"))
         for name, field in (
             ("SMTP_HOST", "smtp_host"),
             ("SMTP_USERNAME", "smtp_username"),
@@ -111,6 +127,85 @@ def _positive_int(name: str, value: str) -> int:
     if number <= 0:
         raise SettingsError(f"{PREFIX}{name} must be greater than zero, not {value!r}")
     return number
+
+
+def _port(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be a port number from 1 to 65535, not {value!r}") from None
+    if not 1 <= number <= 65535:
+        raise SettingsError(f"{PREFIX}{name} must be a port number from 1 to 65535, not {value!r}")
+    return number
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be a number of seconds, not {value!r}") from None
+    if not math.isfinite(number) or not 0 < number <= 300:
+        raise SettingsError(f"{PREFIX}{name} must be more than 0 and at most 300 seconds, not {value!r}")
+    return number
+
+
+# A host name (an IP address is checked with the ipaddress module): no scheme, port, path or spaces.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*\.?\Z")
+_ADDRESS = re.compile(r"^[^@\s<>()\[\]\\,;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\Z")
+
+
+def _is_host(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return len(value) <= 253 and bool(_HOST.match(value))
+    return True
+
+
+def is_email_address(value: str) -> bool:
+    """A plain address (local@domain), safe in a mail header: no display name, spaces or line breaks."""
+    return bool(_ADDRESS.match(value)) and ".." not in value.split("@", 1)[1]
+
+
+def _check_smtp(settings: Settings) -> None:
+    """SMTP settings are checked when the portal starts, so a typo fails loudly instead of losing email."""
+    host = settings.smtp_host
+    if host and not _is_host(host):
+        raise SettingsError(
+            f"{PREFIX}SMTP_HOST must be a host name or IP address such as smtp.council.example "
+            f"(no smtp://, port or spaces), not {host!r}"
+        )
+    if isinstance(settings.smtp_port, bool) or not isinstance(settings.smtp_port, int) or not (
+        1 <= settings.smtp_port <= 65535
+    ):
+        raise SettingsError(
+            f"{PREFIX}SMTP_PORT must be a port number from 1 to 65535, not {settings.smtp_port!r}"
+        )
+    if not isinstance(settings.smtp_starttls, bool):
+        raise SettingsError(f"{PREFIX}SMTP_STARTTLS must be true or false, not {settings.smtp_starttls!r}")
+    timeout = settings.smtp_timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not (
+        math.isfinite(timeout) and 0 < timeout <= 300
+    ):
+        raise SettingsError(
+            f"{PREFIX}SMTP_TIMEOUT must be more than 0 and at most 300 seconds, not {timeout!r}"
+        )
+    _, address = email.utils.parseaddr(settings.smtp_from)
+    if not settings.smtp_from or not is_email_address(settings.smtp_from) or address != settings.smtp_from:
+        raise SettingsError(
+            f"{PREFIX}SMTP_FROM must be an email address such as cms-feedback@council.example, "
+            f"not {settings.smtp_from!r}"
+        )
+    if bool(settings.smtp_username) != bool(settings.smtp_password):
+        missing = "SMTP_PASSWORD" if settings.smtp_username else "SMTP_USERNAME"
+        raise SettingsError(
+            f"{PREFIX}SMTP_USERNAME and {PREFIX}SMTP_PASSWORD go together: set {PREFIX}{missing} too, "
+            "or neither"
+        )
+    for name, value in (("SMTP_USERNAME", settings.smtp_username), ("SMTP_PASSWORD", settings.smtp_password)):
+        if "\r" in value or "\n" in value:
+            raise SettingsError(f"{PREFIX}{name} must not contain line breaks")
 
 
 def _persistent_secret(data_dir: Path) -> str:

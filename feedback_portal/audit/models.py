@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from feedback_portal.db import Base, UTCDateTime, utcnow
+from feedback_portal.db import Base, UTCDateTime, begin_write, utcnow
 
 
 class AuditEvent(Base):
@@ -45,4 +45,35 @@ def record(
         after=after,
     )
     session.add(event)
+    return event
+
+
+VIEWED = "record.viewed"
+
+
+def record_view(
+    session: orm.Session, actor: Any, record_type: str, ref: str, *, commit: bool = True
+) -> AuditEvent:
+    """Record that `actor` (a User) opened a restricted record, e.g. `record_view(session, user, "feedback", ref)`.
+
+    Call it after reading the record, when nothing else is waiting to be written: by default it writes and
+    commits its own small transaction (objects already loaded stay usable: sessions do not expire on commit).
+    Pass commit=False to add the event to a write transaction the caller commits.
+    """
+    if commit:
+        begin_write(session)
+    try:
+        event = record(
+            session,
+            actor_id=getattr(actor, "id", None),
+            action=VIEWED,
+            record_type=record_type,
+            record_ref=ref,
+        )
+        if commit:
+            session.commit()
+    except BaseException:
+        if commit:
+            session.rollback()
+        raise
     return event

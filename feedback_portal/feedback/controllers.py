@@ -12,6 +12,8 @@ from litestar.params import FromPath, FromQuery, MultipartBody
 from litestar.response import File, Redirect, Template
 
 from feedback_portal import web
+from feedback_portal.audit import history
+from feedback_portal.audit import models as audit
 from feedback_portal.errors import ValidationFailed
 from feedback_portal.feedback.services import (
     BODY_MAX,
@@ -21,6 +23,7 @@ from feedback_portal.feedback.services import (
     submitter_name,
 )
 from feedback_portal.feedback.vocabulary import Anonymity, FeedbackStatus
+from feedback_portal.issues import comments
 
 FORM_FIELDS = ("title", "body", "module", "kind", "impact", "frequency", "team", "anonymity")
 
@@ -141,6 +144,9 @@ def feedback_list(request: Request, feedback_service: NamedDependency[FeedbackSe
 def feedback_detail(request: Request, ref: FromPath[str], feedback_service: NamedDependency[FeedbackService]) -> Template:
     user = web.signed_in_user(request)
     feedback = feedback_service.get(ref, user)
+    if getattr(feedback, "restricted", False):  # Feedback has no `restricted` yet; when it does, views are audited
+        audit.record_view(feedback_service.session, user, "feedback", feedback.ref or "")
+    readers = comments.can_see_internal(user)
     return web.page(
         request,
         "feedback/detail.html",
@@ -149,6 +155,13 @@ def feedback_detail(request: Request, ref: FromPath[str], feedback_service: Name
         vocabularies=feedback_service.vocabularies(),
         statuses=FeedbackStatus,
         can_see_screenshots=user.is_triage or feedback.submitter_id == user.id,
+        # Notes and replies, and the history: see issues/comments.py and audit/history.py.
+        comment_list=comments.visible_to(feedback.comments, user),
+        can_note=comments.can_write(user, comments.Visibility.INTERNAL),
+        can_reply=comments.can_write(user, comments.Visibility.PUBLIC),
+        comment_max=comments.BODY_MAX,
+        history=history.for_feedback(feedback_service.session, feedback, user) if readers else [],
+        history_of="feedback",
     )
 
 

@@ -10,9 +10,11 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import orm
 
 from feedback_portal import web
-from feedback_portal.errors import ValidationFailed
+from feedback_portal.errors import Conflict, ValidationFailed
+from feedback_portal.feedback.models import Comment
+from feedback_portal.issues.comments import CommentService, Visibility
 from feedback_portal.issues.models import Issue
-from feedback_portal.issues.services import IssueEvidence, IssueService, IssueSummary
+from feedback_portal.issues.services import CHANGEABLE_FIELDS, IssueEvidence, IssueService, IssueSummary
 
 
 def issue_json(issue: Issue) -> dict[str, Any]:
@@ -22,6 +24,10 @@ def issue_json(issue: Issue) -> dict[str, Any]:
         "title": issue.title,
         "summary": issue.summary,
         "status": issue.status,
+        "status_label": issue.status_label,
+        "status_reason": issue.status_reason,
+        "severity": issue.severity,
+        "owner": issue.owner.email if issue.owner else None,
         "module": issue.module,
         "supplier_ref": issue.supplier_ref,
         "target_release": issue.target_release,
@@ -44,8 +50,22 @@ def summary_json(item: IssueSummary) -> dict[str, Any]:
     }
 
 
+def comment_json(comment: Comment) -> dict[str, Any]:
+    return {
+        "id": comment.id,
+        "visibility": comment.visibility,
+        "body": comment.body,
+        "author": comment.author.name if comment.author else None,
+        "created_at": comment.created_at.isoformat(),
+    }
+
+
 def evidence_json(evidence: IssueEvidence) -> dict[str, Any]:
-    """The issue in full. Feedback is listed by ref: who sent it is shown there, to those who may see it."""
+    """The issue in full. Feedback is listed by ref: who sent it is shown there, to those who may see it.
+
+    Only business support, the board and admins may read it (the routes' guards), so it includes the internal
+    notes, apart from the public replies.
+    """
     return {
         **issue_json(evidence.issue),
         "feedback": [item.ref for item in evidence.feedback],
@@ -72,6 +92,12 @@ def evidence_json(evidence: IssueEvidence) -> dict[str, Any]:
                 "me_toos_moved": len(merge.moved_me_too_ids),
             }
             for merge in evidence.merges
+        ],
+        "public_replies": [
+            comment_json(c) for c in evidence.comments if c.visibility == Visibility.PUBLIC
+        ],
+        "internal_notes": [
+            comment_json(c) for c in evidence.comments if c.visibility == Visibility.INTERNAL
         ],
     }
 
@@ -138,19 +164,80 @@ def get_issue(ref: FromPath[str], db_session: NamedDependency[orm.Session]) -> d
     guards=[web.triage_only],
     sync_to_thread=True,
     summary="Change an issue",
-    description="Send the `version` you last read: if the issue has changed since, the answer is 409 and nothing "
-    "is saved. Fields: title, summary, module, supplier_ref, target_release, public_response.",
+    description="Send the `version` you last read and any of: "
+    + ", ".join(f"`{field}`" for field in CHANGEABLE_FIELDS)
+    + ". `owner` is an email address (of business support, the board or an admin), or null; `severity` is 1 "
+    "(blocks work), 2 (a workaround exists), 3 (minor) or null. Statuses move as the issue workflow allows; "
+    "`wont-fix`, `guidance-issued` and `training-arranged` need a `status_reason`. All or nothing: any problem "
+    "answers 422 with a message per field. If the issue has changed since your version the answer is 409, "
+    "with `current` (the issue as it is now, including its `version`) and `changed_by` (who changed it since, "
+    "from the audit trail), and nothing is saved.",
 )
 def update_issue(
     request: Request,
     ref: FromPath[str],
     data: JSONBody[dict[str, Any]],
     db_session: NamedDependency[orm.Session],
-) -> dict[str, Any]:
+) -> Response[dict[str, Any]]:
     service = IssueService(db_session)
+    user = web.signed_in_user(request)
     changes = {key: value for key, value in data.items() if key != "version"}
-    issue = service.update(ref, data.get("version"), changes, web.signed_in_user(request))
-    return evidence_json(service.evidence(issue))
+    try:
+        issue = service.change(ref, data.get("version"), changes, user)
+    except Conflict as stale:
+        db_session.rollback()
+        latest = service.get(ref)
+        conflict = service.conflict(ref, data.get("version"), changes, user) if latest.merged_into is None else None
+        document = {
+            "status_code": 409,
+            "detail": stale.message,
+            "version": latest.version,
+            "current": issue_json(latest),
+            "changed_by": [
+                {"at": line.at.isoformat(), "text": line.text} for line in (conflict.changed_by if conflict else [])
+            ],
+        }
+        return Response(document, status_code=409)
+    return Response(evidence_json(service.evidence(issue)))
 
 
-ROUTES = [create_issue, list_issues, get_issue, update_issue]
+def _add_comment(
+    record_type: str, ref: str, data: dict[str, Any], request: Request, db_session: orm.Session
+) -> Response[dict[str, Any]]:
+    comment = CommentService(db_session).add(
+        record_type, ref, data.get("visibility"), data.get("body"), web.signed_in_user(request)
+    )
+    return Response(comment_json(comment), status_code=201)
+
+
+@post(
+    "/api/v1/issues/{ref:str}/comments",
+    guards=[web.feedback_readers],
+    sync_to_thread=True,
+    status_code=201,
+    summary="Add an internal note or a public reply to an issue",
+    description="`visibility` is `internal` (business support, the board and admins) or `public` (business "
+    "support and admins only; read by the staff whose feedback is in the issue, who are told about it).",
+)
+def add_issue_comment(
+    request: Request, ref: FromPath[str], data: JSONBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+) -> Response[dict[str, Any]]:
+    return _add_comment("issue", ref, data, request, db_session)
+
+
+@post(
+    "/api/v1/feedback/{ref:str}/comments",
+    guards=[web.feedback_readers],
+    sync_to_thread=True,
+    status_code=201,
+    summary="Add an internal note or a public reply to feedback",
+    description="`visibility` is `internal` (business support, the board and admins) or `public` (business "
+    "support and admins only; read by the person who sent the feedback, unless it is anonymous).",
+)
+def add_feedback_comment(
+    request: Request, ref: FromPath[str], data: JSONBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+) -> Response[dict[str, Any]]:
+    return _add_comment("feedback", ref, data, request, db_session)
+
+
+ROUTES = [create_issue, list_issues, get_issue, update_issue, add_issue_comment, add_feedback_comment]

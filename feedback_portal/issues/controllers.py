@@ -13,14 +13,18 @@ from sqlalchemy import orm
 
 from feedback_portal import web
 from feedback_portal.accounts.models import Role, User
+from feedback_portal.audit import history
 from feedback_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from feedback_portal.feedback.services import submitter_name
-from feedback_portal.issues.models import Issue, IssueStatus
+from feedback_portal.issues import comments
+from feedback_portal.issues.comments import CommentService, Visibility
+from feedback_portal.issues.models import Issue, IssueStatus, Severity
 from feedback_portal.issues.services import (
-    EDITABLE_FIELDS,
+    CHANGEABLE_FIELDS,
     SUMMARY_MAX,
     TITLE_MAX,
     IssueService,
+    next_statuses,
 )
 
 NOTICES = {
@@ -30,6 +34,8 @@ NOTICES = {
     "merged": "Issue merged into this one",
     "unmerged": "Merge undone: everything the merge moved is back on this issue",
     "saved": "Changes saved",
+    "noted": "Internal note added",
+    "replied": "Public reply added. The staff whose feedback is in this issue can read it.",
 }
 _MOVED = re.compile(r"^(FB-\d{6,}):(ISS-\d{4,})$")
 
@@ -57,7 +63,7 @@ def _issue_page(
     moved: str = "",
 ) -> Template:
     issue = service.get(ref)
-    current = {field: str(getattr(issue, field) or "") for field in EDITABLE_FIELDS}
+    user = web.signed_in_user(request)
     return web.page(
         request,
         "issues/detail.html",
@@ -65,16 +71,30 @@ def _issue_page(
         issue=issue,
         evidence=service.evidence(issue),
         errors=errors or {},
-        values={**current, "version": str(issue.version), **(values or {})},
+        values={**_form_values_of(issue), "version": str(issue.version), **(values or {})},
         notice=NOTICES.get(done),
         moved=_moved_notes(moved),
-        can_manage=web.signed_in_user(request).is_triage,
+        can_manage=user.is_triage,
+        can_note=comments.can_write(user, Visibility.INTERNAL),
+        can_reply=comments.can_write(user, Visibility.PUBLIC),
+        history=history.for_issue(service.session, issue, user),
+        next_statuses=next_statuses(issue.status),
+        severities=list(Severity),
+        owners=service.owners(),
         vocabularies=service.vocabularies(),
         submitter_name=submitter_name,
         statuses=IssueStatus,
         title_max=TITLE_MAX,
         summary_max=SUMMARY_MAX,
+        comment_max=comments.BODY_MAX,
     )
+
+
+def _form_values_of(issue: Issue) -> dict[str, str]:
+    """The edit form's fields, as the issue has them now."""
+    values = {field: str(getattr(issue, field) or "") for field in CHANGEABLE_FIELDS if field != "owner"}
+    values["owner"] = issue.owner.email if issue.owner else ""
+    return values
 
 
 @get("/issues", guards=[web.feedback_readers], sync_to_thread=True)
@@ -229,19 +249,93 @@ def edit_issue(
     data: URLEncodedBody[dict[str, Any]],
     db_session: NamedDependency[orm.Session],
 ) -> Template | Redirect:
+    """Save the edit form: only the fields it sent (the conflict page re-applies just the ones someone changed)."""
     service = IssueService(db_session)
-    changes = {field: data.get(field) or "" for field in EDITABLE_FIELDS}
+    user = web.signed_in_user(request)
+    changes = {field: data.get(field) or "" for field in CHANGEABLE_FIELDS if field in data}
     try:
-        issue = service.update(ref, data.get("version"), changes, web.signed_in_user(request))
+        issue = service.change(ref, data.get("version"), changes, user)
     except ValidationFailed as failed:
-        values = web.form_values(data, (*EDITABLE_FIELDS, "version"))
-        return _issue_page(request, service, ref, errors=failed.errors, values=values, status_code=422)
-    except Conflict as stale:
-        values = web.form_values(data, EDITABLE_FIELDS)  # what they typed, against the latest version
-        return _issue_page(
-            request, service, ref, errors={"conflict": stale.message}, values=values, status_code=409
+        values = web.form_values(data, (*changes, "version"))
+        in_form_order = {f: failed.errors[f] for f in CHANGEABLE_FIELDS if f in failed.errors} | failed.errors
+        return _issue_page(request, service, ref, errors=in_form_order, values=values, status_code=422)
+    except Conflict as problem:
+        if service.get(ref).merged_into is not None:  # no edit to compare with: the issue was merged away
+            raise
+        return web.page(
+            request,
+            "issues/conflict.html",
+            status_code=409,
+            conflict=service.conflict(ref, data.get("version"), changes, user),
+            errors={"conflict": problem.message},
         )
     return web.redirect(_issue_url(issue, "saved"))
+
+
+# Internal notes and public replies, on issues and on feedback.
+
+
+def _comment(
+    request: Request,
+    db_session: orm.Session,
+    data: dict[str, Any],
+    *,
+    record_type: str,
+    ref: str,
+    visibility: Visibility,
+) -> Template | Redirect:
+    field = visibility.field
+    try:
+        CommentService(db_session).add(record_type, ref, visibility, data.get(field), web.signed_in_user(request))
+    except ValidationFailed as failed:
+        values = {field: str(data.get(field) or "")}
+        if record_type == "issue":
+            return _issue_page(
+                request, IssueService(db_session), ref, errors=failed.errors, values=values, status_code=422
+            )
+        return web.page(
+            request,
+            "issues/comment_form.html",
+            status_code=422,
+            feedback_ref=ref.upper(),
+            visibility=visibility,
+            errors=failed.errors,
+            values=values,
+            comment_max=comments.BODY_MAX,
+        )
+    if record_type == "issue":
+        issue = IssueService(db_session).get(ref)
+        done = "noted" if visibility is Visibility.INTERNAL else "replied"
+        return web.redirect(_issue_url(issue, done) + "#comments")
+    return web.redirect(f"/feedback/{ref.upper()}#comments")
+
+
+@post("/issues/{ref:str}/notes", guards=[web.feedback_readers], sync_to_thread=True)
+def add_issue_note(
+    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+) -> Template | Redirect:
+    return _comment(request, db_session, data, record_type="issue", ref=ref, visibility=Visibility.INTERNAL)
+
+
+@post("/issues/{ref:str}/replies", guards=[web.triage_only], sync_to_thread=True)
+def add_issue_reply(
+    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+) -> Template | Redirect:
+    return _comment(request, db_session, data, record_type="issue", ref=ref, visibility=Visibility.PUBLIC)
+
+
+@post("/feedback/{ref:str}/notes", guards=[web.feedback_readers], sync_to_thread=True)
+def add_feedback_note(
+    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+) -> Template | Redirect:
+    return _comment(request, db_session, data, record_type="feedback", ref=ref, visibility=Visibility.INTERNAL)
+
+
+@post("/feedback/{ref:str}/replies", guards=[web.triage_only], sync_to_thread=True)
+def add_feedback_reply(
+    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+) -> Template | Redirect:
+    return _comment(request, db_session, data, record_type="feedback", ref=ref, visibility=Visibility.PUBLIC)
 
 
 @post("/feedback/{ref:str}/issue", guards=[web.triage_only], sync_to_thread=True)
@@ -397,6 +491,10 @@ ROUTES = [
     merge_issue,
     undo_merge,
     edit_issue,
+    add_issue_note,
+    add_issue_reply,
+    add_feedback_note,
+    add_feedback_reply,
     link_to_issue,
     me_too_feedback_form,
     me_too_issue_form,

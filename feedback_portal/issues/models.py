@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm
 
 from feedback_portal.accounts.models import User
 from feedback_portal.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from feedback_portal.feedback.models import Comment
 
 
 class IssueStatus(enum.StrEnum):
@@ -38,6 +41,28 @@ class IssueStatus(enum.StrEnum):
             IssueStatus.TRAINING_ARRANGED: "Training arranged",
         }[self]
 
+    @property
+    def needs_reason(self) -> bool:
+        """Won't fix, guidance issued and training arranged end the work without a fix: staff are told why."""
+        return self in REASON_STATUSES
+
+
+REASON_STATUSES = frozenset({IssueStatus.WONT_FIX, IssueStatus.GUIDANCE_ISSUED, IssueStatus.TRAINING_ARRANGED})
+
+
+class Severity(enum.IntEnum):
+    BLOCKS_WORK = 1
+    WORKAROUND = 2
+    MINOR = 3
+
+    @property
+    def label(self) -> str:
+        return {
+            Severity.BLOCKS_WORK: "1 – Blocks work",
+            Severity.WORKAROUND: "2 – Workaround exists",
+            Severity.MINOR: "3 – Minor",
+        }[self]
+
 
 class Issue(Base):
     __tablename__ = "issues"
@@ -62,8 +87,25 @@ class Issue(Base):
 
     owner: orm.Mapped[User | None] = orm.relationship(lazy="joined", foreign_keys=[owner_id])
     merged_into: orm.Mapped[Issue | None] = orm.relationship(remote_side=[id], lazy="joined")
+    # Only the public replies: what the people who gave feedback may read. Internal notes are never reachable
+    # from here, so a template showing an issue to its contributors cannot leak them.
+    public_replies: orm.Mapped[list[Comment]] = orm.relationship(
+        "Comment",
+        primaryjoin="and_(Comment.issue_id == Issue.id, Comment.visibility == 'public')",
+        order_by="Comment.created_at, Comment.id",
+        viewonly=True,
+        lazy="select",
+    )
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def status_label(self) -> str:
+        return IssueStatus(self.status).label
+
+    @property
+    def severity_label(self) -> str:
+        return Severity(self.severity).label if self.severity in {s.value for s in Severity} else ""
 
 
 class MeToo(Base):

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy import exc, orm
 from sqlalchemy.orm.exc import StaleDataError
 
-from feedback_portal.accounts.models import Team, User
+from feedback_portal.accounts.models import Role, Team, User
+from feedback_portal.audit import history
 from feedback_portal.audit import models as audit
 from feedback_portal.db import begin_write, utcnow
 from feedback_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -28,7 +29,9 @@ from feedback_portal.feedback.models import Feedback
 from feedback_portal.feedback.services import Vocabularies, clean_text
 from feedback_portal.feedback.vocabulary import FeedbackStatus
 from feedback_portal.indexing import changelog
-from feedback_portal.issues.models import Issue, IssueMerge, IssueStatus, MeToo
+from feedback_portal.feedback.models import Comment
+from feedback_portal.issues.models import REASON_STATUSES, Issue, IssueMerge, IssueStatus, MeToo, Severity
+from feedback_portal.issues.notify import NotificationHook
 
 TITLE_MAX = 150
 SUMMARY_MAX = 5000
@@ -36,6 +39,8 @@ SHORT_MAX = 60
 PAGE_SIZE = 25
 TREND_WEEKS = 12
 EDITABLE_FIELDS = ("title", "summary", "module", "supplier_ref", "target_release", "public_response")
+# Everything change() takes: the details, and the triage fields.
+CHANGEABLE_FIELDS = ("status", "status_reason", "severity", "owner", *EDITABLE_FIELDS)
 FIELD_NAMES = {
     "title": "The title",
     "summary": "The summary",
@@ -43,7 +48,99 @@ FIELD_NAMES = {
     "supplier_ref": "The supplier reference",
     "target_release": "The target release",
     "public_response": "The public response",
+    "status": "The status",
+    "status_reason": "The reason",
+    "severity": "The severity",
+    "owner": "The owner",
 }
+# What the pages call each field.
+FIELD_LABELS = {
+    "status": "Status",
+    "status_reason": "Reason for the status",
+    "severity": "Severity",
+    "owner": "Owner",
+    "title": "Title",
+    "summary": "Summary",
+    "module": "Part of the CMS",
+    "supplier_ref": "Supplier reference",
+    "target_release": "Target release",
+    "public_response": "Public response",
+}
+# Who may own an issue.
+OWNER_ROLES = frozenset({Role.BUSINESS_SUPPORT, Role.BOARD, Role.ADMIN})
+
+# The issue workflow: the statuses an issue may move to from each status (staying put is always allowed).
+#
+#   new → investigating → change requested → fix scheduled → fixed → closed
+#
+# - Forward along that path may skip steps (new → fix scheduled when the supplier already has a fix planned;
+#   new → fixed when a release has already fixed it), up to fixed. Only closed is not a skip target: "closed"
+#   means the work is finished, so an issue is closed after it is fixed or decided, never straight from the
+#   open statuses.
+# - While open (investigating, change requested, fix scheduled) it may step back, e.g. fix scheduled →
+#   change requested when a release slips, or → investigating when the supplier rejects the change. Never
+#   back to new: it has been looked at.
+# - From any open status it may be decided instead: won't fix, guidance issued or training arranged. Those
+#   three need a reason (status_reason), shown to the staff who gave the feedback. A decision may be
+#   revised to another of the three (with its own reason), or closed.
+# - Fixed, closed and the decisions are finished: the only way back is reopening as investigating (the fix
+#   did not work, the guidance did not help). Closed → fix scheduled and the like are refused: reopen first.
+S = IssueStatus
+TRANSITIONS: dict[IssueStatus, frozenset[IssueStatus]] = {
+    S.NEW: frozenset({
+        S.INVESTIGATING, S.CHANGE_REQUESTED, S.FIX_SCHEDULED, S.FIXED,
+        S.WONT_FIX, S.GUIDANCE_ISSUED, S.TRAINING_ARRANGED,
+    }),
+    S.INVESTIGATING: frozenset({
+        S.CHANGE_REQUESTED, S.FIX_SCHEDULED, S.FIXED,
+        S.WONT_FIX, S.GUIDANCE_ISSUED, S.TRAINING_ARRANGED,
+    }),
+    S.CHANGE_REQUESTED: frozenset({
+        S.INVESTIGATING, S.FIX_SCHEDULED, S.FIXED,
+        S.WONT_FIX, S.GUIDANCE_ISSUED, S.TRAINING_ARRANGED,
+    }),
+    S.FIX_SCHEDULED: frozenset({
+        S.INVESTIGATING, S.CHANGE_REQUESTED, S.FIXED,
+        S.WONT_FIX, S.GUIDANCE_ISSUED, S.TRAINING_ARRANGED,
+    }),
+    S.FIXED: frozenset({S.CLOSED, S.INVESTIGATING}),
+    S.CLOSED: frozenset({S.INVESTIGATING}),
+    S.WONT_FIX: frozenset({S.INVESTIGATING, S.CLOSED, S.GUIDANCE_ISSUED, S.TRAINING_ARRANGED}),
+    S.GUIDANCE_ISSUED: frozenset({S.INVESTIGATING, S.CLOSED, S.WONT_FIX, S.TRAINING_ARRANGED}),
+    S.TRAINING_ARRANGED: frozenset({S.INVESTIGATING, S.CLOSED, S.WONT_FIX, S.GUIDANCE_ISSUED}),
+}
+del S
+_OPEN = frozenset({IssueStatus.INVESTIGATING, IssueStatus.CHANGE_REQUESTED, IssueStatus.FIX_SCHEDULED})
+_FINISHED = frozenset({IssueStatus.FIXED, IssueStatus.CLOSED, *REASON_STATUSES})
+
+
+def next_statuses(current: str) -> list[IssueStatus]:
+    """The statuses an issue in `current` may move to, in workflow order (the order of IssueStatus)."""
+    allowed = TRANSITIONS[IssueStatus(current)]
+    return [status for status in IssueStatus if status in allowed]
+
+
+def transition_problem(current: IssueStatus, wanted: IssueStatus) -> str | None:
+    """Why an issue cannot go from `current` to `wanted`, in words for the person; None if it can."""
+    if wanted == current or wanted in TRANSITIONS[current]:
+        return None
+    here, there = current.label, wanted.label
+    if wanted == IssueStatus.NEW:
+        return "An issue cannot go back to New once it has been looked at. Choose Investigating to look at it again."
+    if current in _FINISHED and wanted in _OPEN:
+        return (
+            f"This issue is {here}, so it cannot go straight to {there}. "
+            "Reopen it as Investigating first, then move it on."
+        )
+    if wanted == IssueStatus.CLOSED:
+        return (
+            f"An issue that is {here} cannot be closed yet. Close it once it is Fixed, or choose "
+            "Won't fix, Guidance issued or Training arranged and give the reason."
+        )
+    allowed = ", ".join(status.label for status in next_statuses(current))
+    return f"An issue that is {here} cannot go to {there}. From {here} it can go to: {allowed}."
+
+
 _FEEDBACK_REF = re.compile(r"^(?:FB-?)?0*(\d{1,9})$", re.IGNORECASE)
 _ISSUE_REF = re.compile(r"^(?:ISS-?)?0*(\d{1,9})$", re.IGNORECASE)
 _REF_SEPARATORS = re.compile(r"[\s,;]+")
@@ -139,6 +236,9 @@ class IssueEvidence:
     impacts: dict[str, int]  # impact slug -> voices, feedback and "me too"s together
     trend: list[WeekCount]  # the last TREND_WEEKS ISO weeks, oldest first
     merges: list[IssueMerge]  # into or out of this issue, newest first
+    # Internal notes and public replies, oldest first. For readers only: frontline staff never see an issue's
+    # evidence; what they may see of an issue is its public_replies.
+    comments: list[Comment] = dataclasses.field(default_factory=list)
 
     @property
     def trend_max(self) -> int:
@@ -167,9 +267,36 @@ def _tally(feedback_rows: Iterable[Any], me_too_rows: Iterable[Any]) -> Tally:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class ConflictRow:
+    """One field on the conflict page: what the person tried to save next to what is there now."""
+
+    field: str
+    label: str
+    yours: str
+    now: str
+    you_changed: bool
+    they_changed: bool
+
+    @property
+    def both_changed(self) -> bool:
+        return self.you_changed and self.they_changed and self.yours != self.now
+
+
+@dataclasses.dataclass(frozen=True)
+class EditConflict:
+    issue: Issue  # as it is now
+    message: str
+    rows: list[ConflictRow]  # the fields either side changed, in form order
+    reapply: dict[str, str]  # the fields the person changed, as they typed them: re-applied onto the latest
+    changed_by: list[Any]  # audit.history.HistoryLine: who changed the issue since their version, newest first
+
+
 class IssueService:
-    def __init__(self, session: orm.Session) -> None:
+    def __init__(self, session: orm.Session, notify: NotificationHook | None = None) -> None:
         self.session = session
+        # Told about status changes (and, via CommentService, public replies): see notify.py.
+        self.notify = notify or NotificationHook()
         # After create() or link(): each feedback ref that was moved from another issue, and that issue's ref.
         self.moved_from: dict[str, str] = {}
 
@@ -272,6 +399,11 @@ class IssueService:
             impacts=dict(impacts.most_common()),
             trend=[WeekCount(week, per_week.get(week, 0)) for week in weeks],
             merges=merges,
+            comments=list(
+                self.session.scalars(
+                    sa.select(Comment).where(Comment.issue_id == issue.id).order_by(Comment.created_at, Comment.id)
+                )
+            ),
         )
 
     def _rows(self, issue_ids: Sequence[int]) -> tuple[list[Any], list[Any]]:
@@ -703,16 +835,41 @@ class IssueService:
     # Editing
 
     def update(self, ref: str, version: object, changes: Mapping[str, Any], actor: User) -> Issue:
-        """Change the issue's details; raises Conflict if someone else changed it since `version` was read."""
+        """Change the issue's details only (EDITABLE_FIELDS); see change() for the rest."""
+        outside = {field: f"{field} cannot be changed here" for field in changes if field not in EDITABLE_FIELDS}
+        if outside:
+            errors = dict(outside)
+            self._clean_fields({k: v for k, v in changes.items() if k in EDITABLE_FIELDS}, errors)
+            if _whole_number(version) is None:
+                errors["version"] = "Send the version of the issue you are changing, as a whole number"
+            raise ValidationFailed(errors)
+        return self.change(ref, version, changes, actor)
+
+    def change(self, ref: str, version: object, changes: Mapping[str, Any], actor: User) -> Issue:
+        """Change any of CHANGEABLE_FIELDS at once: all of them or none.
+
+        Every field is checked first (each problem is reported against its field), then, in one write
+        transaction, the version: if someone else changed the issue since `version` was read this raises
+        Conflict and saves nothing. Then the status rules (TRANSITIONS, and a reason for the statuses that need
+        one), against the issue as it is now. One audit event records every field's before and after and the
+        new version; a status change tells the contributors (notify.py).
+
+        A reason (status_reason) belongs only to Won't fix, Guidance issued and Training arranged: it is
+        required for them, kept while the status stays, and cleared when the issue moves to any other status.
+        """
         errors: dict[str, str] = {}
         expected = _whole_number(version)
         if expected is None:
             errors["version"] = "Send the version of the issue you are changing, as a whole number"
         for field in changes:
-            if field not in EDITABLE_FIELDS:
-                errors[field] = f"{field} cannot be changed here"
-        clean = self._clean_fields({k: v for k, v in changes.items() if k in EDITABLE_FIELDS}, errors)
+            if field not in CHANGEABLE_FIELDS:
+                errors[field] = f"{field} cannot be changed"
+        clean = self._clean_fields({k: v for k, v in changes.items() if k in CHANGEABLE_FIELDS}, errors)
         if errors:
+            # Say everything at once: the status rules too, against the issue as it is (nothing is written).
+            issue = self.get(ref)
+            if "status" not in errors and "status_reason" not in errors:
+                self._check_status(issue, dict(clean), errors)
             raise ValidationFailed(errors)
 
         self._begin_write()
@@ -720,21 +877,36 @@ class IssueService:
             issue = self.get(ref)
             if issue.version != expected:
                 raise _stale(issue)
-            before = {
-                field: getattr(issue, field) for field in clean if getattr(issue, field) != clean[field]
-            }
-            if before:
-                for field in before:
-                    setattr(issue, field, clean[field])
+            if issue.merged_into is not None:
+                raise Conflict(
+                    f"{issue.ref} has been merged into {issue.merged_into.ref}, so it cannot be changed: "
+                    f"change {issue.merged_into.ref} instead."
+                )
+            self._check_status(issue, clean, errors)
+            if errors:
+                raise ValidationFailed(errors)
+            current = _values(issue)
+            changed = [field for field in CHANGEABLE_FIELDS if field in clean and _comparable(clean[field]) != current[field]]
+            if changed:
+                old_status = issue.status
+                old_version = issue.version
+                for field in changed:
+                    if field == "owner":
+                        issue.owner = clean["owner"]
+                    else:
+                        setattr(issue, field, clean[field])
+                self.session.flush()
                 audit.record(
                     self.session,
                     actor_id=actor.id,
                     action="issue.updated",
                     record_type="issue",
                     record_ref=issue.ref or "",
-                    before=before,
-                    after={field: clean[field] for field in before},
+                    before={"version": old_version, **{field: current[field] for field in changed}},
+                    after={"version": issue.version, **{field: _comparable(clean[field]) for field in changed}},
                 )
+                if issue.status != old_status:
+                    self.notify(self.session, issue, {"kind": "status", "summary": _status_summary(issue)})
                 self.session.flush()
             self.session.commit()
         except StaleDataError:
@@ -745,11 +917,89 @@ class IssueService:
             raise
         return issue
 
+    @staticmethod
+    def _check_status(issue: Issue, clean: dict[str, Any], errors: dict[str, str]) -> None:
+        """Apply the status rules to the cleaned changes: a refused move, or a missing reason, is a field error.
+        Settles clean["status_reason"] for the status the issue will have."""
+        current = IssueStatus(issue.status)
+        wanted = IssueStatus(clean.get("status") or current)
+        if wanted != current:
+            problem = transition_problem(current, wanted)
+            if problem:
+                errors["status"] = problem
+                return
+        if not wanted.needs_reason:
+            if "status_reason" in clean or issue.status_reason is not None:
+                clean["status_reason"] = None
+            return
+        if "status_reason" in clean:
+            reason = clean["status_reason"]
+        else:
+            reason = issue.status_reason if wanted == current else None
+        if not reason:
+            errors["status_reason"] = (
+                f"Give the reason for “{wanted.label}”: the staff who gave feedback will see it"
+            )
+        clean["status_reason"] = reason
+
+    def conflict(self, ref: str, version: object, changes: Mapping[str, Any], viewer: User) -> EditConflict:
+        """What a stale save tried to do, next to the issue as it is now, and who changed it since.
+
+        The values at the version the person started from are worked out from the audit trail (each change
+        records its before, after and version), so "your changes" are only the fields they changed; those
+        alone are offered to re-apply, and a field someone else changed meanwhile is flagged when both did.
+        """
+        self.session.expire_all()
+        issue = self.get(ref)
+        base_version = _whole_number(version)
+        clean = self._clean_fields({k: v for k, v in changes.items() if k in CHANGEABLE_FIELDS}, {})
+        current = _values(issue)
+        base = dict(current)
+        since = []
+        events = history.events_for(self.session, "issue", issue.ref or "")
+        for event in events:  # newest first: undo each later change to get back to the version they read
+            event_version = _whole_number((event.after or {}).get("version"))
+            if base_version is None or event_version is None or event_version <= base_version:
+                continue
+            since.append(event)
+            for field, value in (event.before or {}).items():
+                if field in base:
+                    base[field] = value
+        if not since and events:
+            since = events[:1]  # the version moved without a recorded field change (e.g. a merge): the latest
+        yours = [field for field in CHANGEABLE_FIELDS if field in clean and _comparable(clean[field]) != base[field]]
+        theirs = [field for field in CHANGEABLE_FIELDS if current[field] != base[field]]
+        words = history.Words(self.session)
+        rows = []
+        for field in CHANGEABLE_FIELDS:
+            if field not in yours and field not in theirs:
+                continue
+            mine = _comparable(clean[field]) if field in yours else base[field]
+            rows.append(
+                ConflictRow(
+                    field=field,
+                    label=FIELD_LABELS[field],
+                    yours=_shown(words, field, mine),
+                    now=_shown(words, field, current[field]),
+                    you_changed=field in yours,
+                    they_changed=field in theirs,
+                )
+            )
+        return EditConflict(
+            issue=issue,
+            message=_stale(issue).message,
+            rows=rows,
+            reapply={field: _form_value(changes.get(field)) for field in yours},
+            changed_by=history.describe(self.session, since, viewer),
+        )
+
     def _clean_fields(self, values: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
         clean: dict[str, Any] = {}
         for field, raw in values.items():
-            if raw is not None and not isinstance(raw, str | int | float):
-                errors[field] = f"{FIELD_NAMES[field]} must be text"
+            if isinstance(raw, bool) or (raw is not None and not isinstance(raw, str | int | float)):
+                errors[field] = f"{FIELD_NAMES[field]} must be text" if field not in {"severity"} else (
+                    "Choose a severity: 1, 2 or 3"
+                )
                 continue
             if field == "title":
                 title = _single_line(raw)
@@ -766,15 +1016,50 @@ class IssueService:
                 if text and slug is None:
                     errors[field] = "Choose the part of the CMS from the list"
                 clean[field] = slug
+            elif field == "severity":
+                text = clean_text(raw)
+                if not text:
+                    clean[field] = None
+                elif text in {str(s.value) for s in Severity} and not isinstance(raw, float):
+                    clean[field] = int(text)
+                else:
+                    errors[field] = "Choose a severity: 1 (blocks work), 2 (a workaround exists) or 3 (minor)"
+            elif field == "status":
+                text = clean_text(raw)
+                if text not in {s.value for s in IssueStatus}:
+                    errors[field] = "Choose a status from the list"
+                clean[field] = text
+            elif field == "owner":
+                clean[field] = self._owner(clean_text(raw), errors)
             else:
-                text = clean_text(raw) if field in {"summary", "public_response"} else _single_line(raw)
-                limit = SUMMARY_MAX if field in {"summary", "public_response"} else SHORT_MAX
+                long_text = field in {"summary", "public_response", "status_reason"}
+                text = clean_text(raw) if long_text else _single_line(raw)
+                limit = SUMMARY_MAX if long_text else SHORT_MAX
                 if len(text) > limit:
                     errors[field] = (
                         f"{FIELD_NAMES[field]} must be {limit:,} characters or fewer (you wrote {len(text):,})"
                     )
                 clean[field] = text if field == "summary" else (text or None)
         return clean
+
+    def _owner(self, email: str, errors: dict[str, str]) -> User | None:
+        if not email:
+            return None
+        user = self.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.lower()))
+        if user is None or not user.active or user.role_enum not in OWNER_ROLES:
+            errors["owner"] = "Choose an owner from business support, the board or administrators"
+            return None
+        return user
+
+    def owners(self) -> list[User]:
+        """The people an issue can be given to: active business support, board members and admins."""
+        return list(
+            self.session.scalars(
+                sa.select(User)
+                .where(User.active.is_(True), User.role.in_([role.value for role in OWNER_ROLES]))
+                .order_by(User.name, User.email)
+            )
+        )
 
     # Helpers
 
@@ -833,10 +1118,41 @@ def _snapshot(issue: Issue) -> dict[str, Any]:
         "summary": issue.summary,
         "module": issue.module,
         "status": issue.status,
+        "severity": issue.severity,
+        "owner": issue.owner.email if issue.owner else None,
         "supplier_ref": issue.supplier_ref,
         "target_release": issue.target_release,
         "public_response": issue.public_response,
     }
+
+
+def _values(issue: Issue) -> dict[str, Any]:
+    """The issue's CHANGEABLE_FIELDS as change() compares and audits them (the owner by email)."""
+    values = {field: getattr(issue, field) for field in CHANGEABLE_FIELDS if field != "owner"}
+    values["owner"] = issue.owner.email if issue.owner else None
+    return values
+
+
+def _comparable(value: Any) -> Any:
+    return value.email if isinstance(value, User) else value
+
+
+def _shown(words: Any, field: str, value: Any) -> str:
+    """A value as the conflict page shows it."""
+    if value is None or value == "":
+        return "Not set"
+    if field in {"status", "severity", "owner", "module"}:
+        return words.value("issue", field, value)
+    return str(value)
+
+
+def _form_value(raw: Any) -> str:
+    return "" if raw is None else str(raw)
+
+
+def _status_summary(issue: Issue) -> str:
+    summary = f"{issue.ref} “{issue.title}” is now {issue.status_label}"
+    return summary + (f": {issue.status_reason}" if issue.status_reason else "")
 
 
 def _stale(issue: Issue) -> Conflict:

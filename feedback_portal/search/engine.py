@@ -46,10 +46,9 @@ from whoosh import query as Q
 from whoosh import scoring, sorting, writing
 from whoosh.fields import BOOLEAN, DATETIME, ID, STORED, TEXT, Schema
 from whoosh.index import LockError
-from whoosh.util.text import utf8encode
 
 from . import analysis
-from .analysis import STOP_WORDS, analyse, domain_analyzer, get_synonyms, light_norm
+from .analysis import analyse, domain_analyzer, get_synonyms, light_norm
 from .vectors import TermStats, add_vectors, cosine, doc_vector
 
 SCHEMA_VERSION = 2
@@ -98,14 +97,15 @@ class RankingConfig:
     bm25_b: float = 0.75
     bm25_k1: float = 1.2
     coord_scale: float | None = 0.9  # whoosh Or "coordination bonus"
-    original_weight: float = 0.35  # weight of the words inside a matched synonym phrase
+    original_weight: float = 0.6  # weight of the words inside a matched synonym phrase
     fuzzy_weight: float = 0.7
     prf_docs: int = 5  # pseudo relevance feedback: top docs used
     prf_terms: int = 5  # expansion terms added
     prf_weight: float = 0.5  # total weight of the expansion relative to the query
     prf_restrict: bool = False  # True: expansion only re-ranks documents that match the query
     prf_min_query_terms: int = 0
-    similar_candidates: int = 40  # BM25 candidates re-ranked by cosine in similar()
+    similar_candidates: int = 20  # BM25 candidates re-ranked by cosine in similar()
+    similar_terms: int = 12  # the most distinctive terms of the text used to find candidates
     similar_prf_docs: int = 2  # similar(): the top matches folded back into the query vector
     similar_prf_weight: float = 0.4
 
@@ -342,6 +342,7 @@ class SearchIndex:
                                                      between=" … ")
         self._fragmenter = wh_highlight.ContextFragmenter(maxchars=240, surround=60)
         self._whole = wh_highlight.WholeFragmenter()
+        self._hl_analyzer = domain_analyzer(synonyms_name)
 
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod
@@ -821,7 +822,7 @@ class SearchIndex:
 
     def _highlights(self, stored: Mapping[str, Any], terms: frozenset[str]) -> dict[str, str]:
         out = {}
-        an = domain_analyzer(self.synonyms_name)
+        an = self._hl_analyzer
         for f in TEXT_FIELDS:
             text = stored.get(f) or ""
             if not text:
@@ -856,7 +857,7 @@ class SearchIndex:
         qvec = doc_vector(text, stats, self.synonyms_name)
         if not qvec.words:
             return []
-        top_terms = sorted(qvec.words.items(), key=lambda kv: -kv[1])[:MAX_QUERY_TERMS]
+        top_terms = sorted(qvec.words.items(), key=lambda kv: -kv[1])[: self.config.similar_terms]
         subs = [self._field_terms(t, w, ("content",)) for t, w in top_terms]
         query = subs[0] if len(subs) == 1 else Q.Or(subs)
         filt = Q.Or([Q.Term("doc_kind", k) for k in doc_kinds]) if doc_kinds else None

@@ -1,0 +1,1 @@
+"""Telling the people who spoke up what happened: in-app notifications and an email outbox."""
