@@ -140,7 +140,7 @@ def create_app(settings: Settings) -> Litestar:
             exclude=["/api/"],
         ),
         template_config=TemplateConfig(
-            engine=JinjaTemplateEngine.from_environment(_jinja_environment())
+            engine=JinjaTemplateEngine.from_environment(_jinja_environment(debug=settings.debug))
         ),
         plugins=[HTMXPlugin()],
         openapi_config=OpenAPIConfig(
@@ -183,7 +183,7 @@ def healthz(request: Request) -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _jinja_environment() -> jinja2.Environment:
+def _jinja_environment(*, debug: bool) -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.ChoiceLoader(
             [
@@ -196,6 +196,8 @@ def _jinja_environment() -> jinja2.Environment:
         undefined=jinja2.ChainableUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates change only on deploy; checking their files on every render costs time.
+        auto_reload=debug,
     )
     environment.filters["date"] = _format_date
     environment.filters["datetime"] = _format_datetime

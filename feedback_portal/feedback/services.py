@@ -118,9 +118,13 @@ class FeedbackService:
         self.uploads_dir = uploads_dir
         self.upload_max_bytes = upload_max_bytes
         self.upload_max_files = upload_max_files
+        self._vocabularies: Vocabularies | None = None
 
     def vocabularies(self) -> Vocabularies:
-        return Vocabularies(self.session)
+        # Loaded once per service (one per request): several callers need it.
+        if self._vocabularies is None:
+            self._vocabularies = Vocabularies(self.session)
+        return self._vocabularies
 
     def teams(self) -> list[Team]:
         return list(self.session.scalars(sa.select(Team).order_by(Team.name)))
@@ -367,7 +371,9 @@ class FeedbackService:
         page = min(max(1, page), pages)
         items = self.session.scalars(
             sa.select(Feedback)
-            .options(orm.lazyload(Feedback.attachments), orm.lazyload(Feedback.comments))
+            .options(
+                orm.lazyload(Feedback.attachments), orm.lazyload(Feedback.comments), orm.lazyload(Feedback.issue)
+            )
             .where(*conditions)
             .order_by(Feedback.submitted_at.desc(), Feedback.id.desc())
             .limit(size)
