@@ -1,5 +1,5 @@
-"""A record's audit trail as readable lines, for its page: "14 Nov 2026 10:32 — Bob Support changed status from
-Investigating to Fix scheduled".
+"""A record's audit trail as readable lines, for its page: "14 Nov 2026 10:32 — Bob Support changed status
+from Investigating to Fix scheduled".
 
 Only for business support, the board and admins (the pages decide who sees it). Anonymous submitters never
 appear: their feedback's "submitted" event has no actor and reads "Submitted anonymously"; a
@@ -105,13 +105,12 @@ def describe(
     *,
     anonymity: str | None = None,
 ) -> list[HistoryLine]:
-    """Readable lines for these events, in the order given (an event changing three fields gives three lines)."""
+    """Readable lines for these events, in the order given (an event changing 3 fields gives 3 lines)."""
     actor_ids = {event.actor_id for event in events if event.actor_id is not None}
-    names = (
-        {row.id: row.name for row in session.execute(sa.select(User.id, User.name).where(User.id.in_(actor_ids)))}
-        if actor_ids
-        else {}
-    )
+    names: dict[int, str] = {}
+    if actor_ids:
+        rows = session.execute(sa.select(User.id, User.name).where(User.id.in_(actor_ids)))
+        names = {row.id: row.name for row in rows}
     words = Words(session)
     lines: list[HistoryLine] = []
     for event in events:
@@ -180,14 +179,14 @@ def _field_changes(
         field = FIELD_WORDS.get(key, key.replace("_", " "))
         if _empty(new):
             sentences.append(f"cleared {field}")
-        elif key in LONG_FIELDS:
-            sentences.append(f"{'set' if _empty(old) else 'changed'} {field} to {words.value(record_type, key, new)}")
+            continue
+        now = words.value(record_type, key, new)
+        if key in LONG_FIELDS:
+            sentences.append(f"{'set' if _empty(old) else 'changed'} {field} to {now}")
         elif _empty(old):
-            sentences.append(f"set {field} to {words.value(record_type, key, new)}")
+            sentences.append(f"set {field} to {now}")
         else:
-            sentences.append(
-                f"changed {field} from {words.value(record_type, key, old)} to {words.value(record_type, key, new)}"
-            )
+            sentences.append(f"changed {field} from {words.value(record_type, key, old)} to {now}")
     return sentences
 
 
@@ -196,6 +195,11 @@ def _refs(values: Iterable[Any]) -> str:
     if len(refs) <= 1:
         return "".join(refs)
     return ", ".join(refs[:-1]) + " and " + refs[-1]
+
+
+def _new_in(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Any]:
+    """The feedback refs in `new` that `old` did not have."""
+    return [ref for ref in new.get("feedback", []) if ref not in old.get("feedback", [])]
 
 
 def _sentences(
@@ -221,16 +225,11 @@ def _sentences(
             else f"added this feedback to {after.get('issue')}"
         ),
         "feedback.unlinked": lambda: f"removed this feedback from {before.get('issue')}",
-        "issue.created": lambda: "created this issue"
-        + (f" from {_refs(after['feedback'])}" if after.get("feedback") else ""),
-        "issue.feedback_linked": lambda: (
-            f"added {_refs(ref for ref in after.get('feedback', []) if ref not in before.get('feedback', []))}"
-            " to this issue"
+        "issue.created": lambda: (
+            "created this issue" + (f" from {_refs(after['feedback'])}" if after.get("feedback") else "")
         ),
-        "issue.feedback_unlinked": lambda: (
-            f"removed {_refs(ref for ref in before.get('feedback', []) if ref not in after.get('feedback', []))}"
-            " from this issue"
-        ),
+        "issue.feedback_linked": lambda: f"added {_refs(_new_in(before, after))} to this issue",
+        "issue.feedback_unlinked": lambda: f"removed {_refs(_new_in(after, before))} from this issue",
         "issue.merged": lambda: f"merged this issue into {after.get('target')}",
         "issue.merged_in": lambda: f"merged {after.get('source')} into this issue",
         "issue.merge_undone": lambda: (
@@ -239,7 +238,9 @@ def _sentences(
             else f"undid the merge of {after.get('source')} into this issue"
         ),
         "me_too.added": lambda: f"said “me too” ({words.value(kind, 'impact', after.get('impact'))})",
-        "me_too.changed": lambda: f"changed their “me too” to {words.value(kind, 'impact', after.get('impact'))}",
+        "me_too.changed": lambda: (
+            f"changed their “me too” to {words.value(kind, 'impact', after.get('impact'))}"
+        ),
         "comment.added": lambda: (
             "added an internal note" if after.get("visibility") == "internal" else "added a public reply"
         ),

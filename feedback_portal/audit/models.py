@@ -54,7 +54,7 @@ VIEWED = "record.viewed"
 def record_view(
     session: orm.Session, actor: Any, record_type: str, ref: str, *, commit: bool = True
 ) -> AuditEvent:
-    """Record that `actor` (a User) opened a restricted record, e.g. `record_view(session, user, "feedback", ref)`.
+    """Record that `actor` (a User) opened a restricted record: `record_view(session, user, "feedback", ref)`.
 
     Call it after reading the record, when nothing else is waiting to be written: by default it writes and
     commits its own small transaction (objects already loaded stay usable: sessions do not expire on commit).

@@ -144,7 +144,7 @@ def feedback_list(request: Request, feedback_service: NamedDependency[FeedbackSe
 def feedback_detail(request: Request, ref: FromPath[str], feedback_service: NamedDependency[FeedbackService]) -> Template:
     user = web.signed_in_user(request)
     feedback = feedback_service.get(ref, user)
-    if getattr(feedback, "restricted", False):  # Feedback has no `restricted` yet; when it does, views are audited
+    if getattr(feedback, "restricted", False):  # no such attribute yet: when there is, opening it is audited
         audit.record_view(feedback_service.session, user, "feedback", feedback.ref or "")
     readers = comments.can_see_internal(user)
     return web.page(

@@ -168,10 +168,10 @@ def get_issue(ref: FromPath[str], db_session: NamedDependency[orm.Session]) -> d
     + ", ".join(f"`{field}`" for field in CHANGEABLE_FIELDS)
     + ". `owner` is an email address (of business support, the board or an admin), or null; `severity` is 1 "
     "(blocks work), 2 (a workaround exists), 3 (minor) or null. Statuses move as the issue workflow allows; "
-    "`wont-fix`, `guidance-issued` and `training-arranged` need a `status_reason`. All or nothing: any problem "
-    "answers 422 with a message per field. If the issue has changed since your version the answer is 409, "
-    "with `current` (the issue as it is now, including its `version`) and `changed_by` (who changed it since, "
-    "from the audit trail), and nothing is saved.",
+    "`wont-fix`, `guidance-issued` and `training-arranged` need a `status_reason`. All or nothing: any "
+    "problem answers 422 with a message per field. If the issue has changed since your version the answer is "
+    "409, with `current` (the issue as it is now, including its `version`) and `changed_by` (who changed it "
+    "since, from the audit trail), and nothing is saved.",
 )
 def update_issue(
     request: Request,
@@ -187,15 +187,17 @@ def update_issue(
     except Conflict as stale:
         db_session.rollback()
         latest = service.get(ref)
-        conflict = service.conflict(ref, data.get("version"), changes, user) if latest.merged_into is None else None
+        changed_by = (
+            service.conflict(ref, data.get("version"), changes, user).changed_by
+            if latest.merged_into is None
+            else []
+        )
         document = {
             "status_code": 409,
             "detail": stale.message,
             "version": latest.version,
             "current": issue_json(latest),
-            "changed_by": [
-                {"at": line.at.isoformat(), "text": line.text} for line in (conflict.changed_by if conflict else [])
-            ],
+            "changed_by": [{"at": line.iso, "text": line.text} for line in changed_by],
         }
         return Response(document, status_code=409)
     return Response(evidence_json(service.evidence(issue)))
@@ -220,7 +222,10 @@ def _add_comment(
     "support and admins only; read by the staff whose feedback is in the issue, who are told about it).",
 )
 def add_issue_comment(
-    request: Request, ref: FromPath[str], data: JSONBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> Response[dict[str, Any]]:
     return _add_comment("issue", ref, data, request, db_session)
 
@@ -235,7 +240,10 @@ def add_issue_comment(
     "support and admins only; read by the person who sent the feedback, unless it is anonymous).",
 )
 def add_feedback_comment(
-    request: Request, ref: FromPath[str], data: JSONBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> Response[dict[str, Any]]:
     return _add_comment("feedback", ref, data, request, db_session)
 

@@ -1,10 +1,10 @@
 """Internal notes and public replies, on feedback and on issues.
 
-An internal note is for business support, the board and admins only, and is never shown to the staff who gave
-feedback (not on any page, nor in the API). A public reply is read by them: on My feedback, on their feedback's
-page, and (for an issue's replies) on every feedback linked to the issue. Notes may be added by business
-support, the board and admins; public replies by business support and admins. Every comment is audited, and a
-public reply on an issue tells its contributors (see notify.py).
+An internal note is for business support, the board and admins only, and is never shown to the staff who
+gave feedback (not on any page, nor in the API). A public reply is read by them: on My feedback, on their
+feedback's page, and (for an issue's replies) on every feedback linked to the issue. Notes may be added by
+business support, the board and admins; public replies by business support and admins. Every comment is
+audited, and a public reply on an issue tells its contributors (see notify.py).
 """
 
 from __future__ import annotations
@@ -87,9 +87,8 @@ class CommentService:
         if not text:
             raise ValidationFailed({kind.field: f"Enter the {kind.noun}"})
         if len(text) > BODY_MAX:
-            raise ValidationFailed(
-                {kind.field: f"The {kind.noun} must be {BODY_MAX:,} characters or fewer (you wrote {len(text):,})"}
-            )
+            message = f"The {kind.noun} must be {BODY_MAX:,} characters or fewer (you wrote {len(text):,})"
+            raise ValidationFailed({kind.field: message})
 
         begin_write(self.session)
         try:

@@ -249,7 +249,7 @@ def edit_issue(
     data: URLEncodedBody[dict[str, Any]],
     db_session: NamedDependency[orm.Session],
 ) -> Template | Redirect:
-    """Save the edit form: only the fields it sent (the conflict page re-applies just the ones someone changed)."""
+    """Save the edit form: only the fields it sent (the conflict page re-applies only those they changed)."""
     service = IssueService(db_session)
     user = web.signed_in_user(request)
     changes = {field: data.get(field) or "" for field in CHANGEABLE_FIELDS if field in data}
@@ -286,7 +286,8 @@ def _comment(
 ) -> Template | Redirect:
     field = visibility.field
     try:
-        CommentService(db_session).add(record_type, ref, visibility, data.get(field), web.signed_in_user(request))
+        user = web.signed_in_user(request)
+        CommentService(db_session).add(record_type, ref, visibility, data.get(field), user)
     except ValidationFailed as failed:
         values = {field: str(data.get(field) or "")}
         if record_type == "issue":
@@ -312,28 +313,42 @@ def _comment(
 
 @post("/issues/{ref:str}/notes", guards=[web.feedback_readers], sync_to_thread=True)
 def add_issue_note(
-    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> Template | Redirect:
     return _comment(request, db_session, data, record_type="issue", ref=ref, visibility=Visibility.INTERNAL)
 
 
 @post("/issues/{ref:str}/replies", guards=[web.triage_only], sync_to_thread=True)
 def add_issue_reply(
-    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> Template | Redirect:
     return _comment(request, db_session, data, record_type="issue", ref=ref, visibility=Visibility.PUBLIC)
 
 
 @post("/feedback/{ref:str}/notes", guards=[web.feedback_readers], sync_to_thread=True)
 def add_feedback_note(
-    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> Template | Redirect:
-    return _comment(request, db_session, data, record_type="feedback", ref=ref, visibility=Visibility.INTERNAL)
+    return _comment(
+        request, db_session, data, record_type="feedback", ref=ref, visibility=Visibility.INTERNAL
+    )
 
 
 @post("/feedback/{ref:str}/replies", guards=[web.triage_only], sync_to_thread=True)
 def add_feedback_reply(
-    request: Request, ref: FromPath[str], data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+    request: Request,
+    ref: FromPath[str],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
 ) -> Template | Redirect:
     return _comment(request, db_session, data, record_type="feedback", ref=ref, visibility=Visibility.PUBLIC)
 

@@ -47,7 +47,9 @@ class IssueStatus(enum.StrEnum):
         return self in REASON_STATUSES
 
 
-REASON_STATUSES = frozenset({IssueStatus.WONT_FIX, IssueStatus.GUIDANCE_ISSUED, IssueStatus.TRAINING_ARRANGED})
+REASON_STATUSES = frozenset(
+    {IssueStatus.WONT_FIX, IssueStatus.GUIDANCE_ISSUED, IssueStatus.TRAINING_ARRANGED}
+)
 
 
 class Severity(enum.IntEnum):

@@ -1,15 +1,16 @@
 """NotificationHook: tell the people who gave feedback about an issue when its status changes or it gets a
 public reply.
 
-The sending side is `feedback_portal.notifications.services.notify_contributors(session, issue, event)`, written
-separately (it may not have landed yet). It is imported lazily, on each call, inside try/except ImportError: until
-the module exists the hook does nothing, and this code works the same before and after it lands.
+The sending side is `feedback_portal.notifications.services.notify_contributors(session, issue, event)`,
+written separately (it may not have landed yet). It is imported lazily, on each call, inside try/except
+ImportError: until the module exists the hook does nothing, and this code works the same before and after it
+lands.
 
 The event is a small dict: {"kind": "status" | "reply", "summary": str}.
 
-The hook runs inside the change's own transaction (before its commit), in a SAVEPOINT: notifications are written
-with the change or not at all (no notice about a change that was rolled back, none lost for one that was saved),
-and a failure in the notifications code is logged and undone without losing the change itself.
+The hook runs inside the change's own transaction (before its commit), in a SAVEPOINT: notifications are
+written with the change or not at all (no notice about a change that was rolled back, none lost for one that
+was saved), and a failure in the notifications code is logged and undone without losing the change itself.
 notify_contributors must not commit: the caller does.
 """
 
@@ -39,7 +40,7 @@ class NotificationHook:
             from feedback_portal.notifications.services import notify_contributors
         except ImportError:
             if _module_exists(NOTIFICATIONS_MODULE):  # it is there but broken: say so rather than stay quiet
-                log.warning("Notifications are not sent: %s could not be imported", NOTIFICATIONS_MODULE, exc_info=True)
+                log.warning("Notifications off: %s cannot be imported", NOTIFICATIONS_MODULE, exc_info=True)
             return
         try:
             with session.begin_nested():

@@ -25,11 +25,10 @@ from feedback_portal.audit import models as audit
 from feedback_portal.db import begin_write, utcnow
 from feedback_portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from feedback_portal.feedback import services as feedback_services
-from feedback_portal.feedback.models import Feedback
+from feedback_portal.feedback.models import Comment, Feedback
 from feedback_portal.feedback.services import Vocabularies, clean_text
 from feedback_portal.feedback.vocabulary import FeedbackStatus
 from feedback_portal.indexing import changelog
-from feedback_portal.feedback.models import Comment
 from feedback_portal.issues.models import REASON_STATUSES, Issue, IssueMerge, IssueStatus, MeToo, Severity
 from feedback_portal.issues.notify import NotificationHook
 
@@ -66,6 +65,7 @@ FIELD_LABELS = {
     "target_release": "Target release",
     "public_response": "Public response",
 }
+SEVERITY_MESSAGE = "Choose a severity: 1 (blocks work), 2 (a workaround exists) or 3 (minor)"
 # Who may own an issue.
 OWNER_ROLES = frozenset({Role.BUSINESS_SUPPORT, Role.BOARD, Role.ADMIN})
 
@@ -73,15 +73,14 @@ OWNER_ROLES = frozenset({Role.BUSINESS_SUPPORT, Role.BOARD, Role.ADMIN})
 #
 #   new → investigating → change requested → fix scheduled → fixed → closed
 #
-# - Forward along that path may skip steps (new → fix scheduled when the supplier already has a fix planned;
-#   new → fixed when a release has already fixed it), up to fixed. Only closed is not a skip target: "closed"
-#   means the work is finished, so an issue is closed after it is fixed or decided, never straight from the
-#   open statuses.
+# - Forward along that path may skip steps, up to fixed: new → fix scheduled when the supplier already has a
+#   fix planned, new → fixed when a release has already fixed it. Closed is never skipped to: it means the
+#   work is finished, so an issue is closed after it is fixed or decided, not straight from an open status.
 # - While open (investigating, change requested, fix scheduled) it may step back, e.g. fix scheduled →
 #   change requested when a release slips, or → investigating when the supplier rejects the change. Never
 #   back to new: it has been looked at.
-# - From any open status it may be decided instead: won't fix, guidance issued or training arranged. Those
-#   three need a reason (status_reason), shown to the staff who gave the feedback. A decision may be
+# - From new or any open status it may be decided instead: won't fix, guidance issued or training arranged.
+#   Those three need a reason (status_reason), shown to the staff who gave the feedback. A decision may be
 #   revised to another of the three (with its own reason), or closed.
 # - Fixed, closed and the decisions are finished: the only way back is reopening as investigating (the fix
 #   did not work, the guidance did not help). Closed → fix scheduled and the like are refused: reopen first.
@@ -126,7 +125,10 @@ def transition_problem(current: IssueStatus, wanted: IssueStatus) -> str | None:
         return None
     here, there = current.label, wanted.label
     if wanted == IssueStatus.NEW:
-        return "An issue cannot go back to New once it has been looked at. Choose Investigating to look at it again."
+        return (
+            "An issue cannot go back to New once it has been looked at. "
+            "Choose Investigating to look at it again."
+        )
     if current in _FINISHED and wanted in _OPEN:
         return (
             f"This issue is {here}, so it cannot go straight to {there}. "
@@ -289,7 +291,7 @@ class EditConflict:
     message: str
     rows: list[ConflictRow]  # the fields either side changed, in form order
     reapply: dict[str, str]  # the fields the person changed, as they typed them: re-applied onto the latest
-    changed_by: list[Any]  # audit.history.HistoryLine: who changed the issue since their version, newest first
+    changed_by: list[history.HistoryLine]  # who changed the issue since their version, newest first
 
 
 class IssueService:
@@ -401,7 +403,9 @@ class IssueService:
             merges=merges,
             comments=list(
                 self.session.scalars(
-                    sa.select(Comment).where(Comment.issue_id == issue.id).order_by(Comment.created_at, Comment.id)
+                    sa.select(Comment)
+                    .where(Comment.issue_id == issue.id)
+                    .order_by(Comment.created_at, Comment.id)
                 )
             ),
         )
@@ -836,9 +840,8 @@ class IssueService:
 
     def update(self, ref: str, version: object, changes: Mapping[str, Any], actor: User) -> Issue:
         """Change the issue's details only (EDITABLE_FIELDS); see change() for the rest."""
-        outside = {field: f"{field} cannot be changed here" for field in changes if field not in EDITABLE_FIELDS}
-        if outside:
-            errors = dict(outside)
+        errors = {f: f"{f} cannot be changed here" for f in changes if f not in EDITABLE_FIELDS}
+        if errors:
             self._clean_fields({k: v for k, v in changes.items() if k in EDITABLE_FIELDS}, errors)
             if _whole_number(version) is None:
                 errors["version"] = "Send the version of the issue you are changing, as a whole number"
@@ -850,9 +853,9 @@ class IssueService:
 
         Every field is checked first (each problem is reported against its field), then, in one write
         transaction, the version: if someone else changed the issue since `version` was read this raises
-        Conflict and saves nothing. Then the status rules (TRANSITIONS, and a reason for the statuses that need
-        one), against the issue as it is now. One audit event records every field's before and after and the
-        new version; a status change tells the contributors (notify.py).
+        Conflict and saves nothing. Then the status rules (TRANSITIONS, and a reason for the statuses that
+        need one), against the issue as it is now. One audit event records every field's before and after
+        and the new version; a status change tells the contributors (notify.py).
 
         A reason (status_reason) belongs only to Won't fix, Guidance issued and Training arranged: it is
         required for them, kept while the status stays, and cleared when the issue moves to any other status.
@@ -886,7 +889,11 @@ class IssueService:
             if errors:
                 raise ValidationFailed(errors)
             current = _values(issue)
-            changed = [field for field in CHANGEABLE_FIELDS if field in clean and _comparable(clean[field]) != current[field]]
+            changed = [
+                field
+                for field in CHANGEABLE_FIELDS
+                if field in clean and _comparable(clean[field]) != current[field]
+            ]
             if changed:
                 old_status = issue.status
                 old_version = issue.version
@@ -903,7 +910,7 @@ class IssueService:
                     record_type="issue",
                     record_ref=issue.ref or "",
                     before={"version": old_version, **{field: current[field] for field in changed}},
-                    after={"version": issue.version, **{field: _comparable(clean[field]) for field in changed}},
+                    after={"version": issue.version, **{f: _comparable(clean[f]) for f in changed}},
                 )
                 if issue.status != old_status:
                     self.notify(self.session, issue, {"kind": "status", "summary": _status_summary(issue)})
@@ -919,8 +926,8 @@ class IssueService:
 
     @staticmethod
     def _check_status(issue: Issue, clean: dict[str, Any], errors: dict[str, str]) -> None:
-        """Apply the status rules to the cleaned changes: a refused move, or a missing reason, is a field error.
-        Settles clean["status_reason"] for the status the issue will have."""
+        """Apply the status rules to the cleaned changes: a refused move or a missing reason is a field
+        error. Settles clean["status_reason"] for the status the issue will have."""
         current = IssueStatus(issue.status)
         wanted = IssueStatus(clean.get("status") or current)
         if wanted != current:
@@ -967,7 +974,7 @@ class IssueService:
                     base[field] = value
         if not since and events:
             since = events[:1]  # the version moved without a recorded field change (e.g. a merge): the latest
-        yours = [field for field in CHANGEABLE_FIELDS if field in clean and _comparable(clean[field]) != base[field]]
+        yours = [f for f in CHANGEABLE_FIELDS if f in clean and _comparable(clean[f]) != base[f]]
         theirs = [field for field in CHANGEABLE_FIELDS if current[field] != base[field]]
         words = history.Words(self.session)
         rows = []
@@ -997,9 +1004,8 @@ class IssueService:
         clean: dict[str, Any] = {}
         for field, raw in values.items():
             if isinstance(raw, bool) or (raw is not None and not isinstance(raw, str | int | float)):
-                errors[field] = f"{FIELD_NAMES[field]} must be text" if field not in {"severity"} else (
-                    "Choose a severity: 1, 2 or 3"
-                )
+                is_severity = field == "severity"
+                errors[field] = SEVERITY_MESSAGE if is_severity else f"{FIELD_NAMES[field]} must be text"
                 continue
             if field == "title":
                 title = _single_line(raw)
@@ -1023,7 +1029,7 @@ class IssueService:
                 elif text in {str(s.value) for s in Severity} and not isinstance(raw, float):
                     clean[field] = int(text)
                 else:
-                    errors[field] = "Choose a severity: 1 (blocks work), 2 (a workaround exists) or 3 (minor)"
+                    errors[field] = SEVERITY_MESSAGE
             elif field == "status":
                 text = clean_text(raw)
                 if text not in {s.value for s in IssueStatus}:

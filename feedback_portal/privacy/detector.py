@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -270,6 +271,7 @@ class DetectorConfig:
 
 
 _DEFAULT_CONFIG = DetectorConfig()
+_SEVEN_DIGITS_RE = re.compile(r"\d{7}")
 _DEFAULT_CASE_ID_RES = tuple(re.compile(p, re.IGNORECASE) for p in DEFAULT_CASE_ID_PATTERNS)
 
 # ---------------------------------------------------------------------------------------------------
@@ -421,22 +423,27 @@ def _postcode_ok(m: re.Match[str]) -> bool:
 # Only central London districts have a letter after the digit (EC1A, W1B, SW1A, NW1W, SE1P, WC2H ...).
 _AREAS_WITH_LETTER = frozenset({"EC", "WC", "SW", "NW", "SE", "E", "N", "W"})
 
-_PHONE_PREFILTER = re.compile(r"(?:\+|\b0)\d?(?:[\s\-().]{0,3}\d){8,}|\(0\d")
+# Stretches of text that could hold a phone number: "+44 ...", "(020) ...", "07700 900123", "0161-496-0000".
+_PHONE_CANDIDATE = re.compile(r"(?:\+[\s(]*\d|\(\s*0|(?<![\w.,/])0)[\d\s\-().]{8,22}\d")
 
 
 def _find_phones(text: str) -> list[tuple[int, int]]:
-    if not _PHONE_PREFILTER.search(text):
-        return []
     out = []
-    for m in phonenumbers.PhoneNumberMatcher(text, "GB", leniency=Leniency.POSSIBLE):
-        start, end, raw = m.start, m.end, m.raw_string
-        if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "/."):
-            continue  # inside a ticket number or a date
-        if end < len(text) and text[end].isalnum():
+    # phonenumbers' matcher is the slow part of detect(): run it only on the candidate stretches
+    for cand in _PHONE_CANDIDATE.finditer(text):
+        if sum(c.isdigit() for c in cand.group(0)) < 9:
             continue
-        if not _phone_shape_ok(raw, m.number):
-            continue
-        out.append((start, end))
+        lo, hi = max(0, cand.start() - 1), min(len(text), cand.end() + 1)
+        window = text[lo:hi]
+        for m in phonenumbers.PhoneNumberMatcher(window, "GB", leniency=Leniency.POSSIBLE):
+            start, end, raw = lo + m.start, lo + m.end, m.raw_string
+            if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "/."):
+                continue  # inside a ticket number or a date
+            if end < len(text) and text[end].isalnum():
+                continue
+            if not _phone_shape_ok(raw, m.number):
+                continue
+            out.append((start, end))
     return out
 
 
@@ -483,7 +490,7 @@ _DOB_AFTER_RE = re.compile(r"\s*[(\[,\-–]?\s*(?:d\.\s?o\.\s?b\b|dob\b|date\s+o
 _SENTENCE_BREAK_RE = re.compile(r"[.!?](?:\s|$)|\n")
 _DOB_GAP_BLOCKERS = frozenset(
     "before after since until till than between release live format accept accepts accepted earlier "
-    "later prior instead default defaults".split()
+    "later prior default defaults".split()
 )
 _DOB_WINDOW = 40
 
@@ -501,24 +508,32 @@ def _find_dobs(text: str) -> list[tuple[int, int]]:
     cues = list(_DOB_CUE_RE.finditer(text))
     if not cues:
         return []
-    out = []
-    for index, rx in enumerate(_DATE_RES):
-        for m in rx.finditer(text):
-            if _date_ok(m, index) and _has_dob_context(text, m.start(), m.end(), cues):
-                out.append((m.start(), m.end()))
+    cue_ends = [c.end() for c in cues]  # in order: finditer goes left to right
+    dates = sorted(
+        (m.start(), m.end()) for index, rx in enumerate(_DATE_RES) for m in rx.finditer(text) if _date_ok(m, index)
+    )
+    out: list[tuple[int, int]] = []
+    for start, end in dates:
+        if _has_dob_context(text, start, end, cues, cue_ends) or (out and _follows_dob(text, out[-1][1], start)):
+            out.append((start, end))
     return out
 
 
-def _has_dob_context(text: str, start: int, end: int, cues: list[re.Match[str]]) -> bool:
-    for cue in cues:
-        if cue.end() <= start and start - cue.end() <= _DOB_WINDOW:
-            gap = text[cue.end() : start]
-            if _SENTENCE_BREAK_RE.search(gap):
-                continue
-            words = set(re.findall(r"[a-z\-]+", gap.lower()))
-            if words & _DOB_GAP_BLOCKERS:
-                continue
-            return True
+def _follows_dob(text: str, previous_end: int, start: int) -> bool:
+    """A date soon after a date of birth, in the same sentence, is the same person's (a corrected DOB)."""
+    gap = text[previous_end:start]
+    return 0 <= len(gap) <= _DOB_WINDOW and not _SENTENCE_BREAK_RE.search(gap)
+
+
+def _has_dob_context(text: str, start: int, end: int, cues: list[re.Match[str]], cue_ends: list[int]) -> bool:
+    """A DOB cue ("DOB", "born on", "date of birth") shortly before the date, or "(DOB)" right after it."""
+    for cue in cues[bisect_left(cue_ends, start - _DOB_WINDOW) : bisect_right(cue_ends, start)]:
+        gap = text[cue.end() : start]
+        if _SENTENCE_BREAK_RE.search(gap):
+            continue
+        if not _DOB_GAP_BLOCKERS.isdisjoint(re.findall(r"[a-z\-]+", gap.lower())):
+            continue  # "DOB field won't accept dates before 01/01/2000"
+        return True
     return _DOB_AFTER_RE.match(text, end) is not None
 
 
@@ -533,19 +548,21 @@ _STREET_SUFFIXES = (
 )
 _BUILDING_SUFFIXES = "House|Court|Tower|Lodge|Mansions|Point|Heights|Block|Buildings|Villas|Cottages"
 _STREET_WORD = r"(?:[A-Z][a-z'’]+(?:-[A-Za-z][a-z'’]+)*|St\.?)"
+# Cheap anchors first (a house number then a capital, or "flat 3"), then the full pattern at that spot.
+_ADDRESS_ANCHOR_RE = re.compile(r"(?<![\w£$.,/:\-])\d{1,4}[A-Za-z]?(?:\s*-\s*\d{1,4})?,?\s+[A-Z]|(?<![\w])(?i:flat|apartment|apt)\b")
 _ADDRESS_RE = re.compile(
     rf"""
-    (?:(?<![\w])(?i:flat|apartment|apt|unit)\s*\d{{1,4}}[A-Za-z]?\s*,?\s*)?   # flat 3,
-    (?<![\w£$.,/:\-])\d{{1,4}}[A-Za-z]?(?:\s*-\s*\d{{1,4}})?,?\s+              # 22 / 22a / 22-24
+    \d{{1,4}}[A-Za-z]?(?:\s*-\s*\d{{1,4}})?,?\s+                                # 22 / 22a / 22-24
     (?P<words>(?:{_STREET_WORD}\s+){{1,3}})                                   # Mill / Church Hill
     (?P<suffix>(?:{_STREET_SUFFIXES}|(?i:road|street|avenue|close|lane|gardens|court|way|drive|crescent|
         place|terrace|grove|estate|square|mews)))\b
     |
-    (?<![\w])(?i:flat|apartment|apt)\s*\d{{1,4}}[A-Za-z]?\s*,?\s+                # flat 3, Acorn House
+    (?i:flat|apartment|apt)\s*\d{{1,4}}[A-Za-z]?\s*,?\s+                      # flat 3, Acorn House
     (?P<bwords>(?:{_STREET_WORD}\s+){{1,3}})(?P<bsuffix>{_BUILDING_SUFFIXES})\b
     """,
     re.VERBOSE,
 )
+_FLAT_BEFORE_RE = re.compile(r"(?<![\w])(?i:flat|apartment|apt|unit)\s*\d{1,4}[A-Za-z]?\s*,?\s*$")
 _COURT_NOT_STREET = frozenset(
     "family crown magistrates magistrates' county high youth supreme appeal appeals coroners coroner's "
     "district civil criminal tribunal".split()
@@ -566,19 +583,28 @@ _NUMBER_PRECEDERS_RE = re.compile(
 
 
 def _find_addresses(text: str) -> list[tuple[int, int]]:
-    out = []
-    for m in _ADDRESS_RE.finditer(text):
-        words_group = m.group("words") if m.group("words") is not None else m.group("bwords")
-        suffix = (m.group("suffix") or m.group("bsuffix") or "").lower()
+    out: list[tuple[int, int]] = []
+    for anchor in _ADDRESS_ANCHOR_RE.finditer(text):
+        m = _ADDRESS_RE.match(text, anchor.start())
+        if m is None:
+            continue
+        building = m.group("words") is None
+        words_group = m.group("bwords") if building else m.group("words")
+        suffix = (m.group("bsuffix") if building else m.group("suffix")).lower()
         words = [w.lower() for w in words_group.split()]
         if any(w in _NOT_STREET_WORDS for w in words):
             continue
         if suffix in ("court", "ct") and words and words[-1] in _COURT_NOT_STREET:
             continue
         start = m.start()
-        if m.group("words") is not None and not text[start:].lower().startswith(("flat", "apartment", "apt", "unit")):
-            if _NUMBER_PRECEDERS_RE.search(text[max(0, start - 12) : start]):
+        if not building:
+            flat = _FLAT_BEFORE_RE.search(text, max(0, start - 24), start)
+            if flat is not None:
+                start = flat.start()  # flat 3, 22 Mill Lane
+            elif _NUMBER_PRECEDERS_RE.search(text[max(0, start - 12) : start]):
                 continue
+        if out and start < out[-1][1]:
+            continue
         out.append((start, m.end()))
     return out
 
@@ -631,6 +657,34 @@ _NOT_ON_OWN = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday".split()
 )
 _FILLERS = frozenset({"called", "named", "aka", "nee", "née"})
+# "the Okonkwo family", "the Rose children"; but not "the Kingsmead family hub"
+_FAMILY_NOUNS = frozenset("family families household children siblings twins kids boys girls".split())
+_FAMILY_NOT_PERSON = frozenset(
+    "hub hubs centre centres center group groups conference conferences support service services network court "
+    "team worker workers time therapy meeting meetings tree room rooms link links".split()
+)
+# An ambiguous first name (Grace, Ruby) standing alone after one of these is probably a person: "for Ruby".
+_PERSON_PREPS = frozenset(
+    "for with visited visiting visit saw see seeing seen met meet meeting told tell asked ask called call rang "
+    "ring about and to from by".split()
+)
+# Verbs whose object is usually a person: "visited Kealan", "met Olasunmbo".
+_PERSON_VERBS = frozenset(
+    "visited visiting saw seeing met meeting told asked called rang phoned emailed texted supervised "
+    "placed moved collected interviewed".split()
+)
+# ... but these are too often labels, seasons or ordinary capitalised words: "waiting for Amber to turn red".
+_LABEL_WORDS = _NOT_ON_OWN | frozenset(
+    "amber max mark will may summer autumn chance gift peace comfort bill frank rich sky storm river angel "
+    "christian islam roma jan jun ed mo reg nat ken dev ion mate harsh nada nadir shade dupe veer grant "
+    "pierce gruff basil jihad loan hong milan mali preston chelsea devon sunday prince princess duke".split()
+)
+# Lower-case first names that are also lower-case words: "jack of all trades", "nick a charger".
+_LOWER_STOP = frozenset(
+    "jack nick mason carter parker hunter taylor cole marina eden nova rosa austin madison rio bailey harper "
+    "fletcher florence georgia jordan kerry lincoln sterling reece".split()
+)
+_LOWER_PLACE_WORDS = frozenset({"line"})  # the Elizabeth line, the Victoria line
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*['’]?")
 _GAP_SPACES = re.compile(r"[ \t\u00a0]{1,3}")
@@ -672,7 +726,7 @@ def _tokenize(text: str) -> list[_Tok]:
     sent = 0
     prev_end = 0
     for m in _WORD_RE.finditer(text):
-        start, full_end = m.start(), m.end()
+        start, full_end = m.span()
         word = m.group(0)
         poss = False
         if word.endswith(("'s", "’s")) and len(word) > 3:
@@ -683,27 +737,25 @@ def _tokenize(text: str) -> list[_Tok]:
             if not word:
                 continue
         gap = text[prev_end:start]
-        if any(c in _SENTENCE_START_CHARS for c in gap) and _breaks_sentence(gap):
-            sent += 1
-        initial = _is_sentence_initial(text, start)
+        # sentence-initial: only quotes, brackets, bullets and spaces since a full stop (or the start)
+        tail = gap.rstrip(_SKIP_BACK_CHARS)
+        if tail:
+            initial = tail[-1] in _SENTENCE_START_CHARS
+            if initial or any(c in _SENTENCE_START_CHARS for c in tail):
+                if _breaks_sentence(gap):
+                    sent += 1
+        else:
+            initial = prev_end == 0
         toks.append(_Tok(start, start + len(word), full_end, word, poss, initial, sent))
         prev_end = full_end
     return toks
 
 
 def _breaks_sentence(gap: str) -> bool:
-    return "\n" in gap or ";" in gap or "•" in gap or bool(re.search(r"[.!?:](?:\s|$)", gap))
+    return "\n" in gap or ";" in gap or "•" in gap or _GAP_BREAK_RE.search(gap) is not None
 
 
-def _is_sentence_initial(text: str, start: int) -> bool:
-    i = start - 1
-    while i >= 0 and text[i] in _SKIP_BACK_CHARS:
-        i -= 1
-    if i < 0:
-        return True
-    if text[i] in _SENTENCE_START_CHARS:
-        return True
-    return False
+_GAP_BREAK_RE = re.compile(r"[.!?:](?:\s|$)")
 
 
 def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
@@ -757,7 +809,7 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
             if not adjacent(j):
                 return False
             nxt = toks[j + 1]
-            if nxt.key in _INSTITUTION and (nxt.cap or nxt.upper):
+            if (nxt.key in _INSTITUTION and (nxt.cap or nxt.upper)) or nxt.key in _LOWER_PLACE_WORDS:
                 return True
             if not nxt.cap:
                 return False
@@ -772,6 +824,38 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
 
     def possessed_follows(i: int) -> bool:
         return toks[i].poss and i + 1 < n and toks[i + 1].key in _POSSESSED
+
+    def family_follows(i: int) -> bool:
+        if not adjacent(i):
+            return False
+        nxt = toks[i + 1]
+        if nxt.key not in _FAMILY_NOUNS or nxt.cap or nxt.upper:
+            return False
+        return not (adjacent(i + 1) and toks[i + 2].key in _FAMILY_NOT_PERSON)
+
+    def isolated_after_prep(i: int) -> bool:
+        """An ambiguous name standing alone mid-sentence after "for", "with", "visited"...: "for Ruby"."""
+        if i == 0 or t_initial(i) or toks[i].key in _LABEL_WORDS:
+            return False
+        prev = toks[i - 1]
+        if prev.key not in _PERSON_PREPS or prev.poss or not _GAP_SPACES.fullmatch(gap(i - 1)):
+            return False
+        return not (adjacent(i) and (toks[i + 1].cap or toks[i + 1].upper))
+
+    def unknown_after_person_verb(i: int) -> bool:
+        """A capitalised non-word standing alone after "visited", "saw", "met"... (or "for", "with", "to" in a
+        sentence about a family) is probably a name: "visited Kealan", "the chronology for Olasunmbo and her mum"."""
+        if i == 0 or toks[i].initial or len(toks[i].word) < 3:
+            return False
+        prev = toks[i - 1]
+        if prev.poss or not _GAP_SPACES.fullmatch(gap(i - 1)):
+            return False
+        if prev.key not in _PERSON_VERBS and not (prev.key in _PERSON_PREPS and toks[i].sent in family_sents):
+            return False
+        return not (adjacent(i) and (toks[i + 1].cap or toks[i + 1].upper)) and not institution_follows(i)
+
+    def t_initial(i: int) -> bool:
+        return toks[i].initial
 
     def followed_by_number(i: int) -> bool:
         return re.match(r"[ \t]*\d", text[toks[i].full_end : toks[i].full_end + 4]) is not None
@@ -804,6 +888,8 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
             elif toks[j].key == "known" and j + 2 < n and toks[j + 1].key == "as":
                 j += 2
             w = toks[j]
+            if w.word in _TITLES:
+                continue  # "foster carer Mrs Okoro": the title rule takes it
             rel_mid_cap = t.cap and not t.initial  # "... the Child Protection Plan": part of a title
             if w.cap and not followed_by_number(j) and not institution_follows(j):
                 if in_names(w) or (not rel_mid_cap and not is_common(w.key)):
@@ -821,6 +907,16 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
                 continue
 
         if not t.cap:
+            # 2b. A lower-case first name in a clause about a family: "visited jayden and his nan"
+            if (
+                not t.upper
+                and len(t.word) >= 4
+                and t.key in names
+                and t.key not in _LOWER_STOP
+                and not is_common(t.key)
+                and (t.sent in family_sents or (i > 0 and toks[i - 1].key in _PERSON_PREPS and not toks[i - 1].poss))
+            ):
+                add(i, i)
             continue
         if saint_before(i):
             continue
@@ -837,19 +933,21 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
                 continue
             if adjacent(i) and surname_like(toks[i + 1]) and not institution_follows(i):
                 add(i, extend(i))
-            elif possessed_follows(i) or age_follows(i):
+            elif possessed_follows(i) or age_follows(i) or family_follows(i):
                 add(i, i)
             elif not t.initial and t.sent in family_sents and t.key not in _NOT_ON_OWN:
                 add(i, extend(i))
+            elif isolated_after_prep(i):
+                add(i, i)
             continue
 
         # 5. A capitalised word that is not an ordinary word, with strong context
         if is_common(t.key) or t.key in _INSTITUTION:
             continue
-        if adjacent(i) and toks[i + 1].key in surnames and surname_like(toks[i + 1]):
-            add(i, extend(i))  # Tremaine Smith
-        elif possessed_follows(i) or age_follows(i):
-            add(i, i)  # Tremaine's mum, Tremaine (7)
+        if adjacent(i) and (toks[i + 1].key in surnames or in_names(toks[i + 1])) and surname_like(toks[i + 1]):
+            add(i, extend(i))  # Tremaine Smith, Donald Lucas
+        elif possessed_follows(i) or age_follows(i) or family_follows(i):
+            add(i, i)  # Tremaine's mum, Tremaine (7), the Okonkwo family
         elif (
             not t.initial
             and t.sent in family_sents
@@ -858,6 +956,8 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
             and not institution_follows(i)
         ):
             add(i, extend(i))  # ... visited Zephaniah Okonkwo and her mum
+        elif unknown_after_person_verb(i):
+            add(i, i)  # visited Kealan today; the chronology for Olasunmbo (about a family)
 
     # 6. Coordination: "Jayden and Kayla", "Jayden, Grace and Will"
     changed = True
@@ -950,7 +1050,8 @@ def detect(text: str, *, config: DetectorConfig | None = None) -> list[Span]:
         add("nhs-number", _find_nhs(text))
         add("ni-number", _find_ni(text))
         add("postcode", _find_postcodes(text))
-        add("case-id", _find_case_ids(text, _DEFAULT_CASE_ID_RES + cfg._compiled))
+        defaults = _DEFAULT_CASE_ID_RES if _SEVEN_DIGITS_RE.search(text) else ()
+        add("case-id", _find_case_ids(text, defaults + cfg._compiled))
         add("date-of-birth", _find_dobs(text))
         add("phone", _find_phones(text))
         add("address", _find_addresses(text))
@@ -959,16 +1060,23 @@ def detect(text: str, *, config: DetectorConfig | None = None) -> list[Span]:
 
 
 def _resolve(text: str, found: list[tuple[str, int, int]]) -> list[Span]:
+    """Keep the most specific (then longest) of overlapping candidates; return them in text order."""
     ordered = sorted(found, key=lambda f: (-_SPECIFICITY[f[0]], -(f[2] - f[1]), f[1]))
-    taken: list[tuple[int, int]] = []
-    kept: list[tuple[str, int, int]] = []
+    starts: list[int] = []  # accepted spans, sorted by start; they never overlap each other
+    ends: list[int] = []
+    kinds: list[str] = []
     for kind, s, e in ordered:
-        if e <= s or any(s < te and ts < e for ts, te in taken):
+        if e <= s:
             continue
-        taken.append((s, e))
-        kept.append((kind, s, e))
-    kept.sort(key=lambda f: f[1])
-    return [Span(kind, s, e, text[s:e]) for kind, s, e in kept]
+        i = bisect_left(starts, s)
+        if i < len(starts) and starts[i] < e:
+            continue  # overlaps the next accepted span
+        if i > 0 and ends[i - 1] > s:
+            continue  # overlaps the previous one
+        starts.insert(i, s)
+        ends.insert(i, e)
+        kinds.insert(i, kind)
+    return [Span(kind, s, e, text[s:e]) for kind, s, e in zip(kinds, starts, ends)]
 
 
 def redact(text: str, spans: Iterable[Span]) -> str:

@@ -55,7 +55,7 @@ _SYSTEM_NOUNS = """form field tab template screen module report episode workflow
 category flag alert notification record page list data return tool assessment plan procedure protocol process
 policy team log register meeting screening check checklist question box code type incident training course
 panel tracker dashboard figure statistic stat guidance toolkit pathway referral""".split()
-# One of these in the three words before a match makes it hypothetical or guidance.
+# One of these in the four words before a match makes it hypothetical or guidance.
 _HYPOTHETICAL = frozenset("could might would may if potentially possibly whether".split())
 
 _APOSTROPHES = re.compile(r"['’‘`]")
@@ -130,7 +130,7 @@ def describes_live_risk(text: str, phrases: Sequence[str] = DEFAULT_PHRASES) -> 
                 toks[end] in _SYSTEM_STEMS or (toks[end] == "of" and end + 1 < len(raw) and raw[end + 1].endswith("ing"))
             ):
                 continue  # "missing child episode form", "in danger of missing timescales"
-            if any(t in _HYPOTHETICAL for t in toks[max(0, i - 3) : i]):
+            if any(t in _HYPOTHETICAL for t in toks[max(0, i - 4) : i]):
                 continue  # "children could be in danger", "if a child is in danger"
             found.append(phrase)
     return found

@@ -12,8 +12,9 @@ Usage (the web layer)::
 
 Query language (never raises on user input; problems become ``QueryError`` or ``notices``):
 
-* plain words: OR semantics, ranked by how much matches (BM25F over title/body/replies with a
-  coordination bonus), after domain analysis (synonyms/abbreviations -> concepts, stemming).
+* plain words: OR semantics, ranked by how much matches (BM25 over ``content`` = title + body, plus
+  public ``replies`` at 0.4, with a coordination bonus), after domain analysis
+  (synonyms/abbreviations -> concepts, stop words, stemming).
 * typo tolerance: a word that is not in the index is expanded to close index terms (edit distance
   1, or 2 for words of 7+ letters) and to close synonym variants.
 * ``"quoted phrase"`` must appear as a phrase; ``-word`` / ``-"phrase"`` excludes; ``+word`` requires;
@@ -36,7 +37,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime, time as dtime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -278,13 +279,13 @@ def _slug(value: Any) -> str | None:
 def _as_datetime(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None) if value.tzinfo else value
+        # the index stores naive UTC
+        return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
     if isinstance(value, date):
         return datetime.combine(value, dtime())
-    if isinstance(value, str):
-        v = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return v.replace(tzinfo=None) if v.tzinfo else v
     raise TypeError(f"submitted_at must be a datetime, not {type(value).__name__}")
 
 

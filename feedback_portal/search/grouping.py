@@ -82,7 +82,8 @@ def vectors(texts: Sequence[str], synonyms_name: str = "default",
 
 
 def similarity_graph(vecs: Sequence[Vec], gram_weight: float = GRAM_WEIGHT, floor: float = 0.05,
-                     max_gram_df_share: float = MAX_GRAM_DF_SHARE) -> list[dict[int, float]]:
+                     max_gram_df_share: float = MAX_GRAM_DF_SHARE,
+                     max_neighbours: int = 40) -> list[dict[int, float]]:
     """Sparse cosine similarities (only pairs >= floor): adjacency dicts."""
     n = len(vecs)
     wpost: dict[str, list[tuple[int, float]]] = defaultdict(list)
@@ -118,12 +119,22 @@ def similarity_graph(vecs: Sequence[Vec], gram_weight: float = GRAM_WEIGHT, floo
                 for b in range(a + 1, len(plist)):
                     j, wj = plist[b]
                     row[j] += wi * wj
-    adj: list[dict[int, float]] = [dict() for _ in range(n)]
+    # symmetric rows first, then keep each item's ``max_neighbours`` strongest links (union), which
+    # bounds the clustering cost on dense data; weaker links hardly move an average anyway
+    full: list[dict[int, float]] = [dict() for _ in range(n)]
     for i in range(n):
         for j, s in acc[i].items():
             if s >= floor:
-                adj[i][j] = s
-                adj[j][i] = s
+                full[i][j] = s
+                full[j][i] = s
+    adj: list[dict[int, float]] = [dict() for _ in range(n)]
+    for i in range(n):
+        row = full[i]
+        if len(row) > max_neighbours:
+            row = dict(heapq.nlargest(max_neighbours, row.items(), key=lambda kv: kv[1]))
+        for j, s in row.items():
+            adj[i][j] = s
+            adj[j][i] = s
     return adj
 
 

@@ -79,8 +79,11 @@ def test_the_feedback_page_shows_its_history_and_an_anonymous_sender_never_appea
 
 def test_a_business_support_only_sender_is_named_in_the_history_to_business_support_only(app, client):
     ref = make_feedback(app, ALICE.email, anonymity="business-support-only")
-    expected = {BOB: "Alice Frontline submitted this feedback", DAN: "Alice Frontline submitted this feedback",
-                CAROL: "Submitted (name withheld)"}
+    expected = {
+        BOB: "Alice Frontline submitted this feedback",
+        DAN: "Alice Frontline submitted this feedback",
+        CAROL: "Submitted (name withheld)",
+    }
     for persona, line in expected.items():
         client.cookies.clear()
         sign_in(client, persona)
@@ -140,8 +143,14 @@ def test_opening_restricted_feedback_is_recorded_and_other_feedback_is_not(app, 
 @pytest.mark.parametrize("action", ["issue.something_new", "feedback.closed"])
 def test_unknown_events_still_read_as_a_sentence(app, person, action):
     with app.state.session_factory() as db_session:
-        event = AuditEvent(actor_id=person(BOB).id, action=action, record_type="feedback", record_ref="FB-000001",
-                           before={"closed_reason": None}, after={"closed_reason": "Not about the CMS"})
+        event = AuditEvent(
+            actor_id=person(BOB).id,
+            action=action,
+            record_type="feedback",
+            record_ref="FB-000001",
+            before={"closed_reason": None},
+            after={"closed_reason": "Not about the CMS"},
+        )
         db_session.add(event)
         db_session.flush()
         lines = history.describe(db_session, [event], person(BOB))

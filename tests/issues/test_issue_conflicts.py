@@ -1,6 +1,6 @@
-"""No lost updates: a second officer saving a stale version gets a conflict page (409) with both versions side by
-side, who changed it and when, and a way to re-apply only their own changes; the API answers 409 with the issue as
-it is now. Nothing is ever overwritten silently."""
+"""No lost updates: a second officer saving a stale version gets a conflict page (409) with both versions
+side by side, who changed it and when, and a way to re-apply only their own changes; the API answers 409 with
+the issue as it is now. Nothing is ever overwritten silently."""
 
 from __future__ import annotations
 
@@ -34,22 +34,34 @@ def full_form(**changes):  # noqa: ANN003, ANN201
 
 def test_the_whole_form_saves_only_what_changed(app, as_bob, session):
     issue = create_issue(as_bob, "Original", make_feedback(app, ALICE.email))
-    response = post(as_bob, f"/issues/{issue}/edit", **full_form(status="investigating", severity="2", owner=DAN.email))
+    response = post(
+        as_bob, f"/issues/{issue}/edit", **full_form(status="investigating", severity="2", owner=DAN.email)
+    )
     assert response.status_code == 303, response.text
     saved = issue_row(session, issue)
     assert (saved.status, saved.severity, saved.owner.email, saved.title, saved.version) == (
-        "investigating", 2, DAN.email, "Original", 2
+        "investigating",
+        2,
+        DAN.email,
+        "Original",
+        2,
     )
     event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "issue.updated"))
     assert set(event.after) == {"version", "status", "severity", "owner"}
 
 
-def test_a_stale_save_gets_a_conflict_page_with_both_versions_and_nothing_is_overwritten(app, client, session):
+def test_a_stale_save_gets_a_conflict_page_with_both_versions_and_nothing_is_overwritten(
+    app, client, session
+):
     issue_ref = None
     sign_in(client, DAN)
     issue_ref = create_issue(client, "Original", make_feedback(app, ALICE.email))
     # Dan saves first: a new status, a severity and a title.
-    dan = post(client, f"/issues/{issue_ref}/edit", **full_form(status="investigating", severity="1", title="Dan's title"))
+    dan = post(
+        client,
+        f"/issues/{issue_ref}/edit",
+        **full_form(status="investigating", severity="1", title="Dan's title"),
+    )
     assert dan.status_code == 303
     client.cookies.clear()
     sign_in(client, BOB)
@@ -61,12 +73,14 @@ def test_a_stale_save_gets_a_conflict_page_with_both_versions_and_nothing_is_ove
     page = response.text
     assert "Someone else changed this issue while you were editing it" in page
     assert '<a href="#conflict">' in page and 'id="conflict"' in page
-    assert "Your changes have not been saved, and nothing anyone else saved has been overwritten." in text_of(page)
+    assert "Your changes have not been saved, and nothing anyone else saved has been overwritten." in text_of(
+        page
+    )
 
     # Who changed it and when, from the audit trail.
     changed = re.search(r"What changed since you opened it</h2>(.*?)</ul>", page, re.S).group(1)
     lines = [text_of(item) for item in re.findall(r"<li>(.*?)</li>", changed, re.S)]
-    assert any(line.endswith("— Dan Admin changed status from New to Investigating") for line in lines), lines
+    assert any(line.endswith("— Dan Admin changed status from New to Investigating") for line in lines)
     assert any("Dan Admin set severity to 1 – Blocks work" in line for line in lines)
     assert any("Dan Admin changed title from “Original” to “Dan's title”" in line for line in lines)
     assert re.match(r"^\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2} — ", lines[0])
@@ -81,7 +95,9 @@ def test_a_stale_save_gets_a_conflict_page_with_both_versions_and_nothing_is_ove
     assert "Severity Not set You did not change this 1 – Blocks work" in table
 
     # The re-apply form carries only Bob's changes, against the latest version.
-    form = re.search(r'<form method="post" action="/issues/' + issue_ref + r'/edit".*?</form>', page, re.S).group(0)
+    form = re.search(
+        r'<form method="post" action="/issues/' + issue_ref + r'/edit".*?</form>', page, re.S
+    ).group(0)
     hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
     hidden.pop("_csrf_token", None)
     assert hidden == {"version": "2", "title": "Bob&#39;s title", "target_release": "2.4"}
@@ -91,7 +107,11 @@ def test_a_stale_save_gets_a_conflict_page_with_both_versions_and_nothing_is_ove
     # Nothing of Bob's was saved.
     saved = issue_row(session, issue_ref)
     assert (saved.title, saved.status, saved.severity, saved.target_release, saved.version) == (
-        "Dan's title", "investigating", 1, None, 2
+        "Dan's title",
+        "investigating",
+        1,
+        None,
+        2,
     )
 
     # Re-applying puts Bob's two fields on top of Dan's version, keeping Dan's status and severity.
@@ -99,7 +119,11 @@ def test_a_stale_save_gets_a_conflict_page_with_both_versions_and_nothing_is_ove
     assert again.status_code == 303, again.text
     saved = issue_row(session, issue_ref)
     assert (saved.title, saved.status, saved.severity, saved.target_release, saved.version) == (
-        "Bob's title", "investigating", 1, "2.4", 3
+        "Bob's title",
+        "investigating",
+        1,
+        "2.4",
+        3,
     )
 
 
@@ -113,7 +137,7 @@ def test_re_applying_is_checked_against_the_latest_status(app, client, session):
     assert stale.status_code == 409
     assert "Status New Closed" not in text_of(stale.text)
     assert "Status Changed by both Fix scheduled Closed" in text_of(stale.text)
-    # Re-applying it onto "closed" is a move the workflow refuses: said beside the status field, nothing saved.
+    # Re-applying it onto "closed" is a move the workflow refuses: said beside the field, nothing saved.
     refused = post(client, f"/issues/{issue_ref}/edit", version="3", status="fix-scheduled")
     assert refused.status_code == 422
     assert "This issue is Closed, so it cannot go straight to Fix scheduled" in refused.text
@@ -138,7 +162,9 @@ def bearer(app, persona) -> dict[str, str]:  # noqa: ANN001
 
 def test_the_api_answers_409_with_the_current_version_and_values(app, client):
     ref = make_feedback(app, ALICE.email)
-    issue = client.post("/api/v1/issues", json={"title": "API", "feedback": [ref]}, headers=bearer(app, BOB)).json()
+    issue = client.post(
+        "/api/v1/issues", json={"title": "API", "feedback": [ref]}, headers=bearer(app, BOB)
+    ).json()
     first = client.patch(
         f"/api/v1/issues/{issue['ref']}",
         json={"version": 1, "status": "investigating", "severity": 2, "owner": DAN.email},
@@ -157,17 +183,24 @@ def test_the_api_answers_409_with_the_current_version_and_values(app, client):
     assert body["version"] == 2
     current = body["current"]
     assert (current["version"], current["status"], current["severity"], current["owner"]) == (
-        2, "investigating", 2, DAN.email
+        2,
+        "investigating",
+        2,
+        DAN.email,
     )
     assert current["status_reason"] is None
-    assert any(line["text"] == "Dan Admin changed status from New to Investigating" for line in body["changed_by"])
+    assert any(
+        line["text"] == "Dan Admin changed status from New to Investigating" for line in body["changed_by"]
+    )
     after = client.get(f"/api/v1/issues/{issue['ref']}", headers=bearer(app, BOB)).json()
     assert (after["status"], after["version"]) == ("investigating", 2)
 
 
 def test_the_api_takes_every_triage_field(app, client):
     ref = make_feedback(app, ERIN.email)
-    issue = client.post("/api/v1/issues", json={"title": "API", "feedback": [ref]}, headers=bearer(app, BOB)).json()
+    issue = client.post(
+        "/api/v1/issues", json={"title": "API", "feedback": [ref]}, headers=bearer(app, BOB)
+    ).json()
     response = client.patch(
         f"/api/v1/issues/{issue['ref']}",
         json={
@@ -190,7 +223,9 @@ def test_the_api_takes_every_triage_field(app, client):
 
 def test_bad_api_input_is_422_per_field_and_nothing_is_half_applied(app, client):
     ref = make_feedback(app, ERIN.email)
-    issue = client.post("/api/v1/issues", json={"title": "API", "feedback": [ref]}, headers=bearer(app, BOB)).json()
+    issue = client.post(
+        "/api/v1/issues", json={"title": "API", "feedback": [ref]}, headers=bearer(app, BOB)
+    ).json()
     response = client.patch(
         f"/api/v1/issues/{issue['ref']}",
         json={"version": 1, "title": "Changed", "status": "wont-fix", "severity": 7, "owner": ALICE.email},
@@ -211,11 +246,17 @@ def test_bad_api_input_is_422_per_field_and_nothing_is_half_applied(app, client)
 
 def test_frontline_and_the_board_cannot_change_issues(app, client):
     ref = make_feedback(app, ALICE.email)
-    issue = client.post("/api/v1/issues", json={"title": "API", "feedback": [ref]}, headers=bearer(app, BOB)).json()
+    issue = client.post(
+        "/api/v1/issues", json={"title": "API", "feedback": [ref]}, headers=bearer(app, BOB)
+    ).json()
     for persona in (ALICE, CAROL):
         response = client.patch(
-            f"/api/v1/issues/{issue['ref']}", json={"version": 1, "status": "investigating"}, headers=bearer(app, persona)
+            f"/api/v1/issues/{issue['ref']}",
+            json={"version": 1, "status": "investigating"},
+            headers=bearer(app, persona),
         )
         assert response.status_code == 403, persona
     sign_in(client, ALICE)
-    assert post(client, f"/issues/{issue['ref']}/edit", version="1", status="investigating").status_code == 403
+    assert (
+        post(client, f"/issues/{issue['ref']}/edit", version="1", status="investigating").status_code == 403
+    )

@@ -1,5 +1,5 @@
-"""The issue workflow in IssueService.change(): the transition table, reasons, severity and owner, all-or-nothing
-saves with a version, the audit of every change, and the notification hook."""
+"""The issue workflow in IssueService.change(): the transition table, reasons, severity and owner,
+all-or-nothing saves with a version, the audit of every change, and the notification hook."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def move(issues, ref, person, *path):  # noqa: ANN001, ANN002, ANN201
     """Walk an issue along statuses (giving a reason where one is needed); returns it at the end."""
     issue = None
     for status in path:
-        version = (issue.version if issue else issues.get(ref).version)
+        version = issue.version if issue else issues.get(ref).version
         changes = {"status": status, **(REASON if S(status).needs_reason else {})}
         issue = issues.change(ref, version, changes, person(BOB))
     return issue
@@ -77,8 +77,12 @@ def test_allowed_moves_are_saved(app, issues, person, new_issue, path):
     [
         ((), S.CLOSED, "An issue that is New cannot be closed yet"),
         ((S.INVESTIGATING,), S.NEW, "cannot go back to New"),
-        ((S.FIXED, S.CLOSED), S.FIX_SCHEDULED, "This issue is Closed, so it cannot go straight to Fix scheduled. "
-         "Reopen it as Investigating first"),
+        (
+            (S.FIXED, S.CLOSED),
+            S.FIX_SCHEDULED,
+            "This issue is Closed, so it cannot go straight to Fix scheduled. "
+            "Reopen it as Investigating first",
+        ),
         ((S.WONT_FIX,), S.CHANGE_REQUESTED, "Reopen it as Investigating first"),
         ((S.FIXED,), S.WONT_FIX, "From Fixed it can go to: Investigating, Closed"),
         ((S.FIXED, S.CLOSED), S.GUIDANCE_ISSUED, "From Closed it can go to: Investigating"),
@@ -95,7 +99,11 @@ def test_refused_moves_name_the_status_field_and_save_nothing(
     assert set(failed.value.errors) == {"status"}
     assert message in failed.value.errors["status"]
     after = fresh(app, new_issue.ref)
-    assert (after.status, after.title, after.version) == (before.status, "Case notes time out", before.version)
+    assert (after.status, after.title, after.version) == (
+        before.status,
+        "Case notes time out",
+        before.version,
+    )
 
 
 def test_the_helpers_agree_with_the_table():
@@ -170,7 +178,11 @@ def test_severity_owner_and_details_are_changed_together(app, issues, person, ne
         ({"severity": "high"}, "severity", "Choose a severity"),
         ({"severity": 2.5}, "severity", "Choose a severity"),
         ({"severity": True}, "severity", "Choose a severity"),
-        ({"owner": ALICE.email}, "owner", "Choose an owner from business support, the board or administrators"),
+        (
+            {"owner": ALICE.email},
+            "owner",
+            "Choose an owner from business support, the board or administrators",
+        ),
         ({"owner": "nobody@council.example"}, "owner", "Choose an owner"),
         ({"status": "asleep"}, "status", "Choose a status from the list"),
         ({"status_reason": "r" * 5001, "status": "wont-fix"}, "status_reason", "5,000 characters or fewer"),
@@ -186,7 +198,11 @@ def test_bad_values_get_a_message_per_field_and_nothing_is_half_applied(
     assert message in failed.value.errors[field]
     saved = fresh(app, new_issue.ref)
     assert (saved.title, saved.severity, saved.owner, saved.target_release, saved.version) == (
-        "Case notes time out", None, None, None, 1
+        "Case notes time out",
+        None,
+        None,
+        None,
+        1,
     )
 
 
@@ -224,7 +240,9 @@ def test_nothing_changed_means_no_new_version_and_no_audit(app, issues, person, 
 
 
 def test_each_change_is_audited_with_who_before_after_and_the_version(app, issues, person, new_issue):
-    issues.change(new_issue.ref, 1, {"status": "investigating", "severity": 2, "owner": BOB.email}, person(BOB))
+    issues.change(
+        new_issue.ref, 1, {"status": "investigating", "severity": 2, "owner": BOB.email}, person(BOB)
+    )
     issues.change(new_issue.ref, 2, {"status": "wont-fix", **REASON}, person(DAN))
     with app.state.session_factory() as db_session:
         events = list(
@@ -247,12 +265,22 @@ def test_each_change_is_audited_with_who_before_after_and_the_version(app, issue
 def test_a_status_change_tells_the_contributors_and_other_changes_do_not(app, person, new_issue):
     events = []
     with app.state.session_factory() as db_session:
-        service = IssueService(db_session, notify=lambda session, issue, event: events.append((issue.ref, event)))
+        service = IssueService(
+            db_session, notify=lambda session, issue, event: events.append((issue.ref, event))
+        )
         service.change(new_issue.ref, 1, {"title": "Renamed", "severity": "1"}, person(BOB))
         assert events == []
-        service.change(new_issue.ref, 2, {"status": "guidance-issued", "status_reason": "See the guide."}, person(BOB))
+        service.change(
+            new_issue.ref, 2, {"status": "guidance-issued", "status_reason": "See the guide."}, person(BOB)
+        )
     assert events == [
-        (new_issue.ref, {"kind": "status", "summary": f"{new_issue.ref} “Renamed” is now Guidance issued: See the guide."})
+        (
+            new_issue.ref,
+            {
+                "kind": "status",
+                "summary": f"{new_issue.ref} “Renamed” is now Guidance issued: See the guide.",
+            },
+        )
     ]
 
 
@@ -267,10 +295,14 @@ def test_a_refused_or_stale_change_tells_nobody(app, person, new_issue):
     assert events == []
 
 
-def test_the_hook_does_nothing_until_the_notifications_module_exists(app, issues, person, new_issue, monkeypatch):
+def test_the_hook_does_nothing_until_the_notifications_module_exists(
+    app, issues, person, new_issue, monkeypatch
+):
     import sys
 
-    monkeypatch.setitem(sys.modules, "feedback_portal.notifications.services", None)  # "not there": ImportError
+    monkeypatch.setitem(
+        sys.modules, "feedback_portal.notifications.services", None
+    )  # "not there": ImportError
     issue = issues.change(new_issue.ref, 1, {"status": "investigating"}, person(BOB))
     assert issue.status == "investigating"
 
@@ -278,10 +310,17 @@ def test_the_hook_does_nothing_until_the_notifications_module_exists(app, issues
 def test_the_hook_calls_notify_contributors_when_it_exists(app, issues, person, new_issue, monkeypatch):
     fake = FakeNotifications(monkeypatch)
     issues.change(new_issue.ref, 1, {"status": "fix-scheduled", "target_release": "2.4"}, person(BOB))
-    assert fake.calls == [(new_issue.ref, {"kind": "status", "summary": f"{new_issue.ref} “Case notes time out” is now Fix scheduled"})]
+    assert fake.calls == [
+        (
+            new_issue.ref,
+            {"kind": "status", "summary": f"{new_issue.ref} “Case notes time out” is now Fix scheduled"},
+        )
+    ]
 
 
-def test_a_failing_notifications_module_does_not_lose_the_change(app, issues, person, new_issue, monkeypatch, caplog):
+def test_a_failing_notifications_module_does_not_lose_the_change(
+    app, issues, person, new_issue, monkeypatch, caplog
+):
     fake = FakeNotifications(monkeypatch, fail=True)
     with caplog.at_level(logging.ERROR, logger="feedback_portal.issues"):
         issues.change(new_issue.ref, 1, {"status": "investigating"}, person(BOB))
@@ -297,7 +336,9 @@ def test_the_hook_runs_inside_the_change_s_transaction(app, person, new_issue):
         seen.append((session.in_transaction(), issue.status, issue.version))
 
     with app.state.session_factory() as db_session:
-        IssueService(db_session, notify=hook).change(new_issue.ref, 1, {"status": "investigating"}, person(BOB))
+        IssueService(db_session, notify=hook).change(
+            new_issue.ref, 1, {"status": "investigating"}, person(BOB)
+        )
     assert seen == [(True, "investigating", 2)]  # before the commit: written with the change or not at all
 
 

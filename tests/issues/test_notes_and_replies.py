@@ -1,6 +1,6 @@
-"""Internal notes and public replies, on feedback and on issues: who may add each, who sees each (frontline staff
-never see an internal note: not on My feedback, their feedback's page, nor the API), how they look, what the
-contributors see of their issue, bad input, and telling contributors about a public reply."""
+"""Internal notes and public replies, on feedback and on issues: who may add each, who sees each (frontline
+staff never see an internal note: not on My feedback, their feedback's page, nor the API), how they look, what
+the contributors see of their issue, bad input, and telling contributors about a public reply."""
 
 from __future__ import annotations
 
@@ -41,14 +41,17 @@ def discussed(app, client):  # noqa: ANN001, ANN201
     assert post(client, f"/feedback/{ref}/replies", reply=REPLY).status_code == 303
     assert post(client, f"/issues/{issue}/notes", note=ISSUE_NOTE).status_code == 303
     assert post(client, f"/issues/{issue}/replies", reply=ISSUE_REPLY).status_code == 303
-    assert post(
-        client,
-        f"/issues/{issue}/edit",
-        version="1",
-        status="wont-fix",
-        status_reason="The supplier cannot make it faster this year.",
-        public_response="We will keep pressing the supplier.",
-    ).status_code == 303
+    assert (
+        post(
+            client,
+            f"/issues/{issue}/edit",
+            version="1",
+            status="wont-fix",
+            status_reason="The supplier cannot make it faster this year.",
+            public_response="We will keep pressing the supplier.",
+        ).status_code
+        == 303
+    )
     client.cookies.clear()
     return ref, issue
 
@@ -82,7 +85,7 @@ def test_contributors_see_their_issue_s_status_reason_response_and_replies(app, 
         assert "Issue: Won't fix" in page, path
         assert "The supplier cannot make it faster this year." in page, path
         assert "Public response We will keep pressing the supplier." in page, path
-        assert f"Public reply Business support," in page and ISSUE_REPLY in page, path
+        assert "Public reply Business support," in page and ISSUE_REPLY in page, path
         assert REPLY in page, path  # the reply on the feedback itself
         assert "Bob Support" not in page, path  # staff see "Business support", not who wrote it
 
@@ -112,7 +115,9 @@ def test_frontline_cannot_add_notes_or_replies(app, client):
         assert "Your role does not give you access" in response.text
     for path in (f"/api/v1/feedback/{ref}/comments", f"/api/v1/issues/{issue}/comments"):
         for visibility in ("internal", "public"):
-            response = client.post(path, json={"visibility": visibility, "body": "x"}, headers=bearer(app, ALICE))
+            response = client.post(
+                path, json={"visibility": visibility, "body": "x"}, headers=bearer(app, ALICE)
+            )
             assert response.status_code == 403, (path, visibility)
     assert "Add an internal note" not in client.get(f"/feedback/{ref}").text
     assert "Add a public reply" not in client.get(f"/feedback/{ref}").text
@@ -126,12 +131,15 @@ def test_readers_see_notes_and_replies_visibly_different(app, client, discussed)
     for persona in (BOB, CAROL, DAN):
         client.cookies.clear()
         sign_in(client, persona)
-        for path, note, reply in ((f"/feedback/{ref}", NOTE, REPLY), (f"/issues/{issue}", ISSUE_NOTE, ISSUE_REPLY)):
+        for path, note, reply in (
+            (f"/feedback/{ref}", NOTE, REPLY),
+            (f"/issues/{issue}", ISSUE_NOTE, ISSUE_REPLY),
+        ):
             html = client.get(path).text
-            note_box = html[html.index('<div class="app-note">'):]
+            note_box = html[html.index('<div class="app-note">') :]
             note_box = note_box[: note_box.index("</div>")]
             assert INTERNAL_LABEL in note_box and note.replace("'", "&#39;") in note_box, (persona, path)
-            reply_box = html[html.index('<div class="app-reply">', html.index('id="comments"')):]
+            reply_box = html[html.index('<div class="app-reply">', html.index('id="comments"')) :]
             reply_box = reply_box[: reply_box.index("</div>")]
             assert "Public reply" in reply_box and reply in reply_box, (persona, path)
             assert "Bob Support" in reply_box  # readers see who wrote it
@@ -150,7 +158,9 @@ def test_the_board_adds_internal_notes_but_not_public_replies(app, client, sessi
     assert post(client, f"/issues/{issue}/replies", reply="Board says hi").status_code == 403
     assert post(client, f"/feedback/{ref}/replies", reply="Board says hi").status_code == 403
     api = client.post(
-        f"/api/v1/issues/{issue}/comments", json={"visibility": "public", "body": "x"}, headers=bearer(app, CAROL)
+        f"/api/v1/issues/{issue}/comments",
+        json={"visibility": "public", "body": "x"},
+        headers=bearer(app, CAROL),
     )
     assert api.status_code == 403
     session.rollback()
@@ -160,7 +170,11 @@ def test_the_board_adds_internal_notes_but_not_public_replies(app, client, sessi
 def test_notes_and_replies_are_audited(app, client, session, discussed):
     ref, issue = discussed
     session.rollback()
-    events = list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "comment.added").order_by(AuditEvent.id)))
+    events = list(
+        session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "comment.added").order_by(AuditEvent.id)
+        )
+    )
     assert [(event.record_type, event.record_ref, event.after["visibility"]) for event in events] == [
         ("feedback", ref, "internal"),
         ("feedback", ref, "public"),
@@ -179,19 +193,31 @@ def test_the_issue_api_lists_notes_and_replies_apart_for_readers(app, client, di
 
 def test_the_comments_api(app, client, session):
     ref = make_feedback(app, ALICE.email)
-    issue = client.post("/api/v1/issues", json={"title": "API", "feedback": [ref]}, headers=bearer(app, BOB)).json()
+    issue = client.post(
+        "/api/v1/issues", json={"title": "API", "feedback": [ref]}, headers=bearer(app, BOB)
+    ).json()
     created = client.post(
-        f"/api/v1/feedback/{ref}/comments", json={"visibility": "public", "body": " Hello "}, headers=bearer(app, BOB)
+        f"/api/v1/feedback/{ref}/comments",
+        json={"visibility": "public", "body": " Hello "},
+        headers=bearer(app, BOB),
     )
     assert created.status_code == 201 and created.json()["body"] == "Hello"
     assert created.json()["visibility"] == "public" and created.json()["author"] == "Bob Support"
-    for body, field in (({"visibility": "secret", "body": "x"}, "visibility"), ({"visibility": "internal"}, "note"),
-                        ({"visibility": "public", "body": ["x"]}, "reply")):
+    for body, field in (
+        ({"visibility": "secret", "body": "x"}, "visibility"),
+        ({"visibility": "internal"}, "note"),
+        ({"visibility": "public", "body": ["x"]}, "reply"),
+    ):
         response = client.post(f"/api/v1/issues/{issue['ref']}/comments", json=body, headers=bearer(app, BOB))
         assert response.status_code == 422 and field in response.json()["errors"], body
-    assert client.post(
-        "/api/v1/issues/ISS-0404/comments", json={"visibility": "internal", "body": "x"}, headers=bearer(app, BOB)
-    ).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/issues/ISS-0404/comments",
+            json={"visibility": "internal", "body": "x"},
+            headers=bearer(app, BOB),
+        ).status_code
+        == 404
+    )
     assert comments_count(session) == 1
 
 
@@ -208,7 +234,10 @@ def test_an_empty_or_too_long_note_is_refused_beside_the_field(app, client, sess
     assert '<a href="#note">' in on_issue.text
     on_feedback = post(client, f"/feedback/{ref}/replies", reply="x" * 5001)
     assert on_feedback.status_code == 422
-    assert field_error(on_feedback.text, "reply") == "The public reply must be 5,000 characters or fewer (you wrote 5,001)"
+    assert (
+        field_error(on_feedback.text, "reply")
+        == "The public reply must be 5,000 characters or fewer (you wrote 5,001)"
+    )
     assert '<a href="#reply">' in on_feedback.text
     assert "x" * 5001 in on_feedback.text  # what they wrote is kept
     assert post(client, "/feedback/FB-999999/notes", note="Lost").status_code == 404

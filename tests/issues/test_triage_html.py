@@ -1,6 +1,6 @@
-"""The triage pages are valid HTML (Nu HTML checker) in each state: the issue page with its workflow form, notes,
-replies and history (and with errors beside fields), the conflict page, the feedback page for each role, My
-feedback with the issue's progress, and the note form's error page."""
+"""The triage pages are valid HTML (Nu HTML checker) in each state: the issue page with its workflow form,
+notes, replies and history (and with errors beside fields), the conflict page, the feedback page for each
+role, My feedback with the issue's progress, and the note form's error page."""
 
 from __future__ import annotations
 
@@ -32,8 +32,14 @@ def test_triage_pages_are_valid_html_in_every_state(app, client, checker):
     sign_in(client, BOB)
     issue = create_issue(client, "Triage me", ref, anonymous)
     post(client, f"/issues/{issue}/edit", version="1", status="investigating", severity="1", owner=DAN.email)
-    post(client, f"/issues/{issue}/edit", version="2", status="wont-fix", status_reason="Line one\nline two",
-         public_response="We tried.")
+    post(
+        client,
+        f"/issues/{issue}/edit",
+        version="2",
+        status="wont-fix",
+        status_reason="Line one\nline two",
+        public_response="We tried.",
+    )
     post(client, f"/issues/{issue}/notes", note="A note <b>with</b> markup & ampersands")
     post(client, f"/issues/{issue}/replies", reply="A reply")
     post(client, f"/feedback/{ref}/notes", note="Feedback note")
@@ -43,8 +49,14 @@ def test_triage_pages_are_valid_html_in_every_state(app, client, checker):
         "issue page with everything": (client.get(f"/issues/{issue}"), 200),
         "issue page after a note": (client.get(f"/issues/{issue}?done=noted"), 200),
         "workflow errors": (
-            post(client, f"/issues/{issue}/edit", version="3", status="fix-scheduled", severity="9",
-                 owner=ALICE.email),
+            post(
+                client,
+                f"/issues/{issue}/edit",
+                version="3",
+                status="fix-scheduled",
+                severity="9",
+                owner=ALICE.email,
+            ),
             422,
         ),
         "missing reason": (post(client, f"/issues/{issue}/edit", version="3", status="guidance-issued"), 422),
@@ -52,8 +64,16 @@ def test_triage_pages_are_valid_html_in_every_state(app, client, checker):
         "note error on the issue": (post(client, f"/issues/{issue}/notes", note=""), 422),
         "reply error on the issue": (post(client, f"/issues/{issue}/replies", reply=""), 422),
         "conflict with changes to re-apply": (
-            post(client, f"/issues/{issue}/edit", version="1", title="Mine", status="investigating",
-                 status_reason="", severity="1", owner=DAN.email),
+            post(
+                client,
+                f"/issues/{issue}/edit",
+                version="1",
+                title="Mine",
+                status="investigating",
+                status_reason="",
+                severity="1",
+                owner=DAN.email,
+            ),
             409,
         ),
         "conflict with nothing to re-apply": (
