@@ -33,6 +33,7 @@ from feedback_portal.feedback import api as feedback_api
 from feedback_portal.feedback import controllers as feedback_controllers
 from feedback_portal.feedback.services import FeedbackService
 from feedback_portal.grouping import controllers as grouping_controllers
+from feedback_portal.indexing import controllers as synonym_controllers
 from feedback_portal.search import api as search_api
 from feedback_portal.search import controllers as search_controllers
 from feedback_portal.issues import api as issue_api
@@ -121,6 +122,7 @@ def create_app(settings: Settings) -> Litestar:
                     *search_controllers.ROUTES,
                     *search_api.ROUTES,
                     *grouping_controllers.ROUTES,
+                    *synonym_controllers.ROUTES,
                     *notification_controllers.ROUTES,
                 ],
             ),

@@ -27,6 +27,7 @@ from sqlalchemy import orm
 
 from feedback_portal.indexing import documents
 from feedback_portal.indexing.models import IndexChange
+from feedback_portal.search.analysis import get_synonyms
 from feedback_portal.search.engine import SearchIndex
 
 log = logging.getLogger("feedback_portal.indexer")
@@ -43,7 +44,7 @@ class IndexStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._lock = threading.Lock()
-        self._opened: tuple[str, SearchIndex] | None = None
+        self._opened: tuple[str, SearchIndex, str] | None = None
 
     @property
     def pointer(self) -> Path:
@@ -57,23 +58,26 @@ class IndexStore:
         return name if name and (self.root / name).is_dir() else None
 
     def open(self) -> SearchIndex:
-        """The current index, reopened when another process switched generation."""
+        """The current index, reopened when another process switched generation. An index built
+        with a different synonym list (an admin changed it) counts as unavailable until rebuilt."""
         name = self.current_name()
         if name is None:
             raise IndexUnavailable("the search index has not been built yet")
+        fingerprint = get_synonyms().fingerprint
         with self._lock:
-            if self._opened is None or self._opened[0] != name:
-                try:
-                    index = SearchIndex.open_or_create(self.root / name)
-                except Exception as error:  # noqa: BLE001 - any failure to open means "corrupt"
-                    raise IndexUnavailable(f"the search index could not be opened: {error}") from error
-                if index.needs_rebuild:
-                    index.close()
-                    raise IndexUnavailable("the search index was built by an older version")
-                old, self._opened = self._opened, (name, index)
-                if old is not None:
-                    old[1].close()
-            return self._opened[1]
+            if self._opened is not None and self._opened[0] == name and self._opened[2] == fingerprint:
+                return self._opened[1]
+            try:
+                index = SearchIndex.open_or_create(self.root / name)
+            except Exception as error:  # noqa: BLE001 - any failure to open means "corrupt"
+                raise IndexUnavailable(f"the search index could not be opened: {error}") from error
+            if index.needs_rebuild:
+                index.close()
+                raise IndexUnavailable("the search index was built with another synonym list or version")
+            old, self._opened = self._opened, (name, index, fingerprint)
+            if old is not None:
+                old[1].close()
+            return index
 
     def cursor(self) -> int:
         name = self.current_name()
@@ -156,7 +160,10 @@ class Indexer:
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Build a fresh generation from the database, then switch to it. Returns the document count."""
+        from feedback_portal.indexing import synonyms
+
         with self.session_factory() as session:
+            synonyms.sync(session)
             # Read the cursor first: anything changed while we scan is applied again afterwards.
             start_cursor = session.scalar(sa.select(sa.func.max(IndexChange.id))) or 0
             total = documents.count_documents(session)
@@ -229,6 +236,11 @@ class BackgroundIndexer:
         return True
 
     def run_once(self) -> None:
+        from feedback_portal.indexing import synonyms
+
+        # Every process keeps its analyzer's synonym list current (queries use it at once).
+        with self.indexer.session_factory() as session:
+            synonyms.sync(session)
         if not self._holds_lock():
             return
         try:
