@@ -65,11 +65,16 @@ def main() -> None:
             for item_id, exp in report.misses:
                 print(f"  miss        {item_id:6} {exp.kind:<14} {exp.text!r}")
             for item_id, span in report.false_flags:
-                print(f"  false flag  {item_id:6} {span.kind:<14} {span.text!r}  in {by_id[item_id].text[:70]!r}")
+                print(
+                    f"  false flag  {item_id:6} {span.kind:<14} {span.text!r}  in {by_id[item_id].text[:70]!r}"
+                )
         print()
 
     print("== speed (median of 7 x 300 calls)")
-    for label, text in (("typical, no personal data", TYPICAL_PLAIN), ("busy: every kind, numbers", TYPICAL_BUSY)):
+    for label, text in (
+        ("typical, no personal data", TYPICAL_PLAIN),
+        ("busy: every kind, numbers", TYPICAL_BUSY),
+    ):
         print(f"{label:<28} {len(text.split()):>4} words  {_time_ms(text):.3f} ms per call")
     start = time.perf_counter()
     for item in items:

@@ -47,6 +47,12 @@ __all__ = [
     "warning_message",
 ]
 
+
+def _words(text: str) -> frozenset[str]:
+    """A set of words written as one space-separated string (easier to read and edit than a list)."""
+    return frozenset(text.split())
+
+
 # ---------------------------------------------------------------------------------------------------
 # Public types
 # ---------------------------------------------------------------------------------------------------
@@ -291,7 +297,9 @@ def _fold(word: str) -> str:
     return stripped.lower().translate(_FOLD_EXTRA)
 
 
-_FOLD_EXTRA = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i"})
+_FOLD_EXTRA = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i"}
+)
 
 
 def _read_list(filename: str) -> frozenset[str]:
@@ -309,7 +317,7 @@ _COMMON = _read_list("common_words.txt")
 
 
 class _Lexicon:
-    __slots__ = ("names", "common", "surnames")
+    __slots__ = ("common", "names", "surnames")
 
     def __init__(self, names: frozenset[str], common: frozenset[str], surnames: frozenset[str]) -> None:
         self.names = names
@@ -392,12 +400,10 @@ def ni_number_ok(candidate: str) -> bool:
 
 
 # Postcode areas (the letters at the start of a UK postcode).
-_POSTCODE_AREAS = frozenset(
-    """AB AL B BA BB BD BF BH BL BN BR BS BT BX CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT DY
+_POSTCODE_AREAS = _words("""AB AL B BA BB BD BF BH BL BN BR BS BT BX CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT DY
     E EC EH EN EX FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY L LA LD LE LL LN LS
     LU M ME MK ML N NE NG NN NP NR NW OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK SL SM SN SO SP SR SS
-    ST SW SY TA TD TF TN TQ TR TS TW UB W WA WC WD WF WN WR WS WV YO ZE""".split()
-)
+    ST SW SY TA TD TF TN TQ TR TS TW UB W WA WC WD WF WN WR WS WV YO ZE""")
 # outward: A9, A99, A9A, AA9, AA99, AA9A; inward: 9AA without C I K M O V
 _POSTCODE_RE = re.compile(
     r"(?<![A-Za-z0-9])([A-Za-z]{1,2})(\d[A-Za-z\d]?) ?(\d)([ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2})(?![A-Za-z0-9])"
@@ -415,9 +421,8 @@ def _postcode_ok(m: re.Match[str]) -> bool:
         return False
     if len(district) == 2 and district[1].isalpha() and area.upper() not in _AREAS_WITH_LETTER:
         return False
-    if letters.islower() and _ORDINAL_RE.fullmatch(m.group(3) + m.group(4)):
-        return False  # "s47 2nd visit"
-    return True
+    # "s47 2nd visit": a lower-case "postcode" whose inward part is an ordinal
+    return not (letters.islower() and _ORDINAL_RE.fullmatch(m.group(3) + m.group(4)))
 
 
 # Only central London districts have a letter after the digit (EC1A, W1B, SW1A, NW1W, SE1P, WC2H ...).
@@ -453,7 +458,7 @@ def _phone_shape_ok(raw: str, number: phonenumbers.PhoneNumber) -> bool:
     stripped = raw.lstrip("( ")
     if phonenumbers.is_valid_number(number):
         return stripped.startswith(("0", "+")) and len(digits) >= 9
-    if stripped.startswith("+44") or stripped.startswith("0044"):
+    if stripped.startswith(("+44", "0044")):
         national = digits[2:] if stripped.startswith("+") else digits[4:]
         return len(national) in (9, 10) and national[0] in "123578"
     if stripped.startswith("0") and not stripped.startswith("00"):
@@ -480,7 +485,9 @@ _DATE_RES = (
         re.IGNORECASE,
     ),
     # March 12, 2015 / March 12th 2015
-    re.compile(rf"(?<![\w]){_MONTH}\b\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{{2}})(?![\w])", re.IGNORECASE),
+    re.compile(
+        rf"(?<![\w]){_MONTH}\b\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{{2}})(?![\w])", re.IGNORECASE
+    ),
 )
 _DOB_CUE_RE = re.compile(
     r"\bd\.\s?o\.\s?b\b\.?|\bdobs?\b|\bdate\s+of\s+birth\b|\bbirth\s*dates?\b|\bbirthday\b|\bborn\b(?:\s+on\b)?",
@@ -488,9 +495,9 @@ _DOB_CUE_RE = re.compile(
 )
 _DOB_AFTER_RE = re.compile(r"\s*[(\[,\-–]?\s*(?:d\.\s?o\.\s?b\b|dob\b|date\s+of\s+birth\b)", re.IGNORECASE)
 _SENTENCE_BREAK_RE = re.compile(r"[.!?](?:\s|$)|\n")
-_DOB_GAP_BLOCKERS = frozenset(
+_DOB_GAP_BLOCKERS = _words(
     "before after since until till than between release live format accept accepts accepted earlier "
-    "later prior default defaults".split()
+    "later prior default defaults"
 )
 _DOB_WINDOW = 40
 
@@ -510,11 +517,16 @@ def _find_dobs(text: str) -> list[tuple[int, int]]:
         return []
     cue_ends = [c.end() for c in cues]  # in order: finditer goes left to right
     dates = sorted(
-        (m.start(), m.end()) for index, rx in enumerate(_DATE_RES) for m in rx.finditer(text) if _date_ok(m, index)
+        (m.start(), m.end())
+        for index, rx in enumerate(_DATE_RES)
+        for m in rx.finditer(text)
+        if _date_ok(m, index)
     )
     out: list[tuple[int, int]] = []
     for start, end in dates:
-        if _has_dob_context(text, start, end, cues, cue_ends) or (out and _follows_dob(text, out[-1][1], start)):
+        if _has_dob_context(text, start, end, cues, cue_ends) or (
+            out and _follows_dob(text, out[-1][1], start)
+        ):
             out.append((start, end))
     return out
 
@@ -549,7 +561,9 @@ _STREET_SUFFIXES = (
 _BUILDING_SUFFIXES = "House|Court|Tower|Lodge|Mansions|Point|Heights|Block|Buildings|Villas|Cottages"
 _STREET_WORD = r"(?:[A-Z][a-z'’]+(?:-[A-Za-z][a-z'’]+)*|St\.?)"
 # Cheap anchors first (a house number then a capital, or "flat 3"), then the full pattern at that spot.
-_ADDRESS_ANCHOR_RE = re.compile(r"(?<![\w£$.,/:\-])\d{1,4}[A-Za-z]?(?:\s*-\s*\d{1,4})?,?\s+[A-Z]|(?<![\w])(?i:flat|apartment|apt)\b")
+_ADDRESS_ANCHOR_RE = re.compile(
+    r"(?<![\w£$.,/:\-])\d{1,4}[A-Za-z]?(?:\s*-\s*\d{1,4})?,?\s+[A-Z]|(?<![\w])(?i:flat|apartment|apt)\b"
+)
 _ADDRESS_RE = re.compile(
     rf"""
     \d{{1,4}}[A-Za-z]?(?:\s*-\s*\d{{1,4}})?,?\s+                                # 22 / 22a / 22-24
@@ -563,18 +577,16 @@ _ADDRESS_RE = re.compile(
     re.VERBOSE,
 )
 _FLAT_BEFORE_RE = re.compile(r"(?<![\w])(?i:flat|apartment|apt|unit)\s*\d{1,4}[A-Za-z]?\s*,?\s*$")
-_COURT_NOT_STREET = frozenset(
+_COURT_NOT_STREET = _words(
     "family crown magistrates magistrates' county high youth supreme appeal appeals coroners coroner's "
-    "district civil criminal tribunal".split()
+    "district civil criminal tribunal"
 )
-_NOT_STREET_WORDS = frozenset(
-    """working calendar business school review reviews conference conferences team teams plan plans visit
+_NOT_STREET_WORDS = _words("""working calendar business school review reviews conference conferences team teams plan plans visit
     visits week weeks day days month months hour hours minute minutes year years page pages case cases child
     children record records note notes form forms the a an and of for to in on at my our their his her your
     this that these those every each all some many more most few other new old first second third last next
     s47 cin cp cla ehm mash icpc rcpc lac step steps stage stages level levels version release
-    hearing hearings order orders care foster sibling siblings""".split()
-)
+    hearing hearings order orders care foster sibling siblings""")
 _NUMBER_PRECEDERS_RE = re.compile(
     r"(?:\b(?:stage|level|phase|tier|version|v|step|section|page|week|weeks|year|years|form|ward|room|floor|"
     r"no|number|s|item|items|top|about|over|under|than|around|approx|only|just|the|last|first|next|every)\s*)$",
@@ -611,86 +623,99 @@ def _find_addresses(text: str) -> list[tuple[int, int]]:
 
 # ---------------------------------------------------------------------------------------------------
 # Names
+#
+# The rules, in the order _find_names tries them on each word:
+#   1. a title, then a capitalised word (or an initial and a surname): Mrs Okafor, Mr J Smith
+#   2. a relationship/role word, then a capitalised word that is a first name or not an ordinary word:
+#      mum Kelly, the child Tremaine, YP (Kwame), Auntie Ngozi; (2b) a lower-case first name in a
+#      sentence about a family or after "with"/"visited"...: "visited jayden and his nan"
+#   3. a first name that is not an ordinary word, anywhere: Jayden, Aisha, Oluwaseun (+ surname)
+#   4. a first name that is also a word (Grace, Will, Rose): only before a surname-looking word, with a
+#      possessive + family/record word, an age, "family", in a sentence about a family, or standing alone
+#      after "for"/"with"/"visited"
+#   5. a capitalised word that is not an ordinary word: before a known surname or first name (Tremaine
+#      Smith), with a possessive/age/"family" (Tremaine's mum, the Okonkwo family), or alone after a
+#      person-verb ("visited Kealan")
+#   6. coordination: a name, then "and"/","/"&", then a capitalised name-like word
+# Never: a word after St/Queen/Royal..., or before School/Hospital/Centre/... (within three words),
+# or before "line" (the Elizabeth line).
 # ---------------------------------------------------------------------------------------------------
 
 _TITLES = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Mstr", "mr", "mrs", "ms", "mx"})
 
 # Relationship and role words: a capitalised word right after one of these is very likely a name.
-_REL_WORDS = frozenset(
-    """child children baby babies mum mom mam mummy mommy mother dad daddy father nan nana nanna nanny gran
+_REL_WORDS = _words("""child children baby babies mum mom mam mummy mommy mother dad daddy father nan nana nanna nanny gran
     granny grandma grandmother grandad granddad grandpa grandfather grandparent grandparents brother brothers
     sister sisters son sons daughter daughters stepdad step-dad stepfather step-father stepmum step-mum
     stepmother step-mother stepson step-son stepdaughter step-daughter stepbrother step-brother stepsister
     step-sister half-brother half-sister aunt auntie aunty uncle cousin niece nephew twin twins sibling
     siblings boy boys girl girls lad toddler infant newborn teenager teen kid kids yp cyp carer carers
-    guardian parent parents partner boyfriend girlfriend husband wife ex ex-partner""".split()
-)
+    guardian parent parents partner boyfriend girlfriend husband wife ex ex-partner""")
 # Words that make a sentence "about a family": they let an ambiguous first name (Grace, Will) count.
-_FAMILY_CONTEXT = _REL_WORDS | frozenset(
-    "aged yo y/o year-old years-old born sibling siblings twins nursery toddler he she".split()
+_FAMILY_CONTEXT = _REL_WORDS | _words(
+    "aged yo y/o year-old years-old born sibling siblings twins nursery toddler he she"
 )
 _FAMILY_CONTEXT = _FAMILY_CONTEXT - {"he", "she", "child", "children", "carer", "carers", "parent", "parents"}
 # Things a person has: "Jayden's record", "Tremaine's school".
-_POSSESSED = _REL_WORDS | frozenset(
-    """record records file files case plan placement school nursery social worker sw chronology birthday dob
+_POSSESSED = _REL_WORDS | _words("""record records file files case plan placement school nursery social worker sw chronology birthday dob
     address home house bedroom room gp teacher visit visits assessment review notes note referral details
     profile photo contact name surname needs ehcp pep iro pa solicitor health medical behaviour phone
     mobile foster injuries bruising allegation disclosure statement bedroom class college friends friend
-    key keyworker case-notes casenotes attendance exclusion""".split()
-)
+    key keyworker case-notes casenotes attendance exclusion""")
 # A first name right after one of these is a place or an institution: St Thomas', Queen Mary.
-_SAINT_LIKE = frozenset(
-    "st saint queen king prince princess lady lord sir duke mount port fort cape lake san santa sao "
-    "great little upper lower north south east west old new".split()
+_SAINT_LIKE = _words(
+    "st saint queen king prince princess lady lord sir dame duke royal mount port fort cape lake san santa sao "
+    "great little upper lower north south east west old new"
 )
 # A first name just before one of these is part of a place/institution name: Evelina Hospital.
-_INSTITUTION = frozenset(
-    """school academy hospital centre center college university primary nursery house court lodge ward unit
+_INSTITUTION = _words("""school academy hospital centre center college university primary nursery house court lodge ward unit
     clinic trust foundation library park hall building road street avenue lane close drive way gardens place
     crescent terrace grove estate square station surgery practice medical children's infants junior
     secondary high church mosque temple gurdwara synagogue team service services project hub tower
-    mansions village town city borough council partnership programme""".split()
-)
-_PARTICLES = frozenset("van von de del della der den di da du le la al el bin binti bint ben ibn ter abu".split())
-_NOT_ON_OWN = frozenset(
+    mansions village town city borough council partnership programme hospice dock docks wharf quay basin market
+    bridge campus institute centres""")
+_PARTICLES = _words("van von de del della der den di da du le la al el bin binti bint ben ibn ter abu")
+_NOT_ON_OWN = _words(
     "january february march april may june july august september october november december "
-    "monday tuesday wednesday thursday friday saturday sunday".split()
+    "monday tuesday wednesday thursday friday saturday sunday"
 )
 _FILLERS = frozenset({"called", "named", "aka", "nee", "née"})
 # "the Okonkwo family", "the Rose children"; but not "the Kingsmead family hub"
-_FAMILY_NOUNS = frozenset("family families household children siblings twins kids boys girls".split())
-_FAMILY_NOT_PERSON = frozenset(
+_FAMILY_NOUNS = _words("family families household children siblings twins kids boys girls")
+_FAMILY_NOT_PERSON = _words(
     "hub hubs centre centres center group groups conference conferences support service services network court "
-    "team worker workers time therapy meeting meetings tree room rooms link links".split()
+    "team worker workers time therapy meeting meetings tree room rooms link links"
 )
 # An ambiguous first name (Grace, Ruby) standing alone after one of these is probably a person: "for Ruby".
-_PERSON_PREPS = frozenset(
+_PERSON_PREPS = _words(
     "for with visited visiting visit saw see seeing seen met meet meeting told tell asked ask called call rang "
-    "ring about and to from by".split()
+    "ring about and to from by"
 )
 # Verbs whose object is usually a person: "visited Kealan", "met Olasunmbo".
-_PERSON_VERBS = frozenset(
+_PERSON_VERBS = _words(
     "visited visiting saw seeing met meeting told asked called rang phoned emailed texted supervised "
-    "placed moved collected interviewed".split()
+    "placed moved collected interviewed"
 )
 # ... but these are too often labels, seasons or ordinary capitalised words: "waiting for Amber to turn red".
-_LABEL_WORDS = _NOT_ON_OWN | frozenset(
+_LABEL_WORDS = _NOT_ON_OWN | _words(
     "amber max mark will may summer autumn chance gift peace comfort bill frank rich sky storm river angel "
     "christian islam roma jan jun ed mo reg nat ken dev ion mate harsh nada nadir shade dupe veer grant "
-    "pierce gruff basil jihad loan hong milan mali preston chelsea devon sunday prince princess duke".split()
+    "pierce gruff basil jihad loan hong milan mali preston chelsea devon sunday prince princess duke"
 )
 # Lower-case first names that are also lower-case words: "jack of all trades", "nick a charger".
-_LOWER_STOP = frozenset(
+_LOWER_STOP = _words(
     "jack nick mason carter parker hunter taylor cole marina eden nova rosa austin madison rio bailey harper "
-    "fletcher florence georgia jordan kerry lincoln sterling reece".split()
+    "fletcher florence georgia jordan kerry lincoln sterling reece"
 )
 _LOWER_PLACE_WORDS = frozenset({"line"})  # the Elizabeth line, the Victoria line
+# An unknown capitalised word followed by one of these is a place: "rang Kingsmead family hub".
+_PLACE_NOUNS_AFTER = _words("health family office staff hub hubs council police borough area services")
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*['’]?")
 _GAP_SPACES = re.compile(r"[ \t\u00a0]{1,3}")
 _GAP_TITLE = re.compile(r"\.?[ \t\u00a0]{0,3}")
 _GAP_REL = re.compile(r"[ \t\u00a0]*(?:[,:(\-–][ \t\u00a0]*)?")
-_GAP_COORD = re.compile(r"[ \t\u00a0]*(?:,|&|\band\b|,[ \t\u00a0]*and\b)[ \t\u00a0]*")
+_GAP_COORD = re.compile(r"[ \t\u00a0]*[,&][ \t\u00a0]*")
 _AGE_AFTER = re.compile(
     r"""(?:['’]s)?[ \t]*(?:
         \([ \t]*(?:aged?[ \t]*)?\d{1,2}[ \t]*(?:yo|y/o|yrs?|years?(?:[ \t]old)?|months?|m)?[ \t]*\)
@@ -705,9 +730,11 @@ _SKIP_BACK_CHARS = " \t\u00a0\"'‘’“”([*-–—>"
 
 
 class _Tok:
-    __slots__ = ("start", "end", "full_end", "word", "key", "poss", "cap", "upper", "initial", "sent")
+    __slots__ = ("cap", "end", "full_end", "initial", "key", "poss", "sent", "start", "upper", "word")
 
-    def __init__(self, start: int, end: int, full_end: int, word: str, poss: bool, initial: bool, sent: int) -> None:
+    def __init__(
+        self, start: int, end: int, full_end: int, word: str, poss: bool, initial: bool, sent: int
+    ) -> None:
         self.start = start
         self.end = end
         self.full_end = full_end
@@ -741,9 +768,8 @@ def _tokenize(text: str) -> list[_Tok]:
         tail = gap.rstrip(_SKIP_BACK_CHARS)
         if tail:
             initial = tail[-1] in _SENTENCE_START_CHARS
-            if initial or any(c in _SENTENCE_START_CHARS for c in tail):
-                if _breaks_sentence(gap):
-                    sent += 1
+            if (initial or any(c in _SENTENCE_START_CHARS for c in tail)) and _breaks_sentence(gap):
+                sent += 1
         else:
             initial = prev_end == 0
         toks.append(_Tok(start, start + len(word), full_end, word, poss, initial, sent))
@@ -779,7 +805,11 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
             return True
         if "-" in key:  # Tommy-Lee, Ellie-May, Mary-Jane (every part capitalised)
             parts = t.word.split("-")
-            return all(p[:1].isupper() for p in parts) and _fold(parts[0]) in names and not is_common(_fold(parts[0]))
+            return (
+                all(p[:1].isupper() for p in parts)
+                and _fold(parts[0]) in names
+                and not is_common(_fold(parts[0]))
+            )
         return False
 
     def surname_like(t: _Tok) -> bool:
@@ -804,9 +834,12 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
         return j
 
     def institution_follows(i: int) -> bool:
+        """One of the next three words is School, Hospital, Centre...: Evelina Hospital, Henry Fawcett Children's Centre."""
+        if toks[i].poss:
+            return False  # "Tremaine's Children's Centre": Tremaine is still a name
         j = i
-        for _ in range(2):
-            if not adjacent(j):
+        for _ in range(3):
+            if j + 1 >= n or _GAP_SPACES.fullmatch(gap(j)) is None:
                 return False
             nxt = toks[j + 1]
             if (nxt.key in _INSTITUTION and (nxt.cap or nxt.upper)) or nxt.key in _LOWER_PLACE_WORDS:
@@ -817,7 +850,12 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
         return False
 
     def saint_before(i: int) -> bool:
-        return i > 0 and toks[i - 1].key in _SAINT_LIKE and toks[i - 1].cap and _GAP_TITLE.fullmatch(gap(i - 1)) is not None
+        return (
+            i > 0
+            and toks[i - 1].key in _SAINT_LIKE
+            and toks[i - 1].cap
+            and _GAP_TITLE.fullmatch(gap(i - 1)) is not None
+        )
 
     def age_follows(i: int) -> bool:
         return _AGE_AFTER.match(text, toks[i].end) is not None
@@ -835,7 +873,7 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
 
     def isolated_after_prep(i: int) -> bool:
         """An ambiguous name standing alone mid-sentence after "for", "with", "visited"...: "for Ruby"."""
-        if i == 0 or t_initial(i) or toks[i].key in _LABEL_WORDS:
+        if i == 0 or toks[i].initial or toks[i].key in _LABEL_WORDS:
             return False
         prev = toks[i - 1]
         if prev.key not in _PERSON_PREPS or prev.poss or not _GAP_SPACES.fullmatch(gap(i - 1)):
@@ -852,10 +890,11 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
             return False
         if prev.key not in _PERSON_VERBS and not (prev.key in _PERSON_PREPS and toks[i].sent in family_sents):
             return False
-        return not (adjacent(i) and (toks[i + 1].cap or toks[i + 1].upper)) and not institution_follows(i)
-
-    def t_initial(i: int) -> bool:
-        return toks[i].initial
+        if adjacent(i):
+            nxt = toks[i + 1]
+            if nxt.cap or nxt.upper or nxt.key in _INSTITUTION or nxt.key in _PLACE_NOUNS_AFTER:
+                return False  # "rang Kingsmead family hub", "called Whittington health"
+        return True
 
     def followed_by_number(i: int) -> bool:
         return re.match(r"[ \t]*\d", text[toks[i].full_end : toks[i].full_end + 4]) is not None
@@ -869,12 +908,20 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
         if t.word in _TITLES and i + 1 < n and not t.poss and _GAP_TITLE.fullmatch(gap(i)):
             j = i + 1
             nxt = toks[j]
-            if len(nxt.word) == 1 and nxt.word.isupper() and j + 1 < n and _GAP_TITLE.fullmatch(gap(j)):
-                if toks[j + 1].cap and not is_common(toks[j + 1].key):
-                    add(j, extend(j + 1))
-                    continue
+            initial_then_surname = len(nxt.word) == 1 and nxt.word.isupper() and j + 1 < n
+            if (
+                initial_then_surname
+                and _GAP_TITLE.fullmatch(gap(j))
+                and toks[j + 1].cap
+                and not is_common(toks[j + 1].key)
+            ):
+                add(j, extend(j + 1))  # Mr J Smith
+                continue
             if (nxt.cap and (in_names(nxt) or not is_common(nxt.key))) or (
-                not nxt.cap and not nxt.upper and (nxt.key in surnames or in_names(nxt)) and not is_common(nxt.key)
+                not nxt.cap
+                and not nxt.upper
+                and (nxt.key in surnames or in_names(nxt))
+                and not is_common(nxt.key)
             ):
                 add(j, extend(j))
                 continue
@@ -914,7 +961,10 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
                 and t.key in names
                 and t.key not in _LOWER_STOP
                 and not is_common(t.key)
-                and (t.sent in family_sents or (i > 0 and toks[i - 1].key in _PERSON_PREPS and not toks[i - 1].poss))
+                and (
+                    t.sent in family_sents
+                    or (i > 0 and toks[i - 1].key in _PERSON_PREPS and not toks[i - 1].poss)
+                )
             ):
                 add(i, i)
             continue
@@ -944,7 +994,11 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
         # 5. A capitalised word that is not an ordinary word, with strong context
         if is_common(t.key) or t.key in _INSTITUTION:
             continue
-        if adjacent(i) and (toks[i + 1].key in surnames or in_names(toks[i + 1])) and surname_like(toks[i + 1]):
+        if (
+            adjacent(i)
+            and (toks[i + 1].key in surnames or in_names(toks[i + 1]))
+            and surname_like(toks[i + 1])
+        ):
             add(i, extend(i))  # Tremaine Smith, Donald Lucas
         elif possessed_follows(i) or age_follows(i) or family_follows(i):
             add(i, i)  # Tremaine's mum, Tremaine (7), the Okonkwo family
@@ -959,29 +1013,37 @@ def _find_names(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
         elif unknown_after_person_verb(i):
             add(i, i)  # visited Kealan today; the chronology for Olasunmbo (about a family)
 
-    # 6. Coordination: "Jayden and Kayla", "Jayden, Grace and Will"
-    changed = True
-    while changed and spans:
-        changed = False
-        for i, j in sorted(spans.items()):
-            k = j + 1
-            if k >= n or toks[j].poss and not _GAP_COORD.fullmatch(gap(j)):
-                continue
-            if not _GAP_COORD.fullmatch(gap(j)):
-                continue
-            if toks[k].key == "and" and k + 1 < n:
-                if not _GAP_SPACES.fullmatch(gap(k)):
-                    continue
-                k += 1
-            y = toks[k]
-            if k in spans or any(a <= k <= b for a, b in spans.items()):
-                continue
-            if y.cap and not saint_before(k) and (in_names(y) or not is_common(y.key)) and not institution_follows(k):
-                if y.key in _NOT_ON_OWN:
-                    continue
-                spans[k] = extend(k)
-                changed = True
-                break
+    # 6. Coordination: "Jayden and Tremaine", "Jayden, Grace and Will", "Jayden & Kayla"
+    def coordinated(j: int) -> int | None:
+        """The token after "and" / "," / "&" following token j, if that is how the text goes on."""
+        if j + 1 >= n:
+            return None
+        g = gap(j)
+        if (
+            toks[j + 1].key == "and"
+            and _GAP_SPACES.fullmatch(g)
+            and j + 2 < n
+            and _GAP_SPACES.fullmatch(gap(j + 1))
+        ):
+            return j + 2
+        if _GAP_COORD.fullmatch(g):
+            if toks[j + 1].key == "and" and j + 2 < n and _GAP_SPACES.fullmatch(gap(j + 1)):
+                return j + 2
+            return j + 1
+        return None
+
+    pending = sorted(spans.items())
+    while pending:
+        _, j = pending.pop()
+        k = coordinated(j)
+        if k is None or any(a <= k <= b for a, b in spans.items()):
+            continue
+        y = toks[k]
+        if not y.cap or y.key in _NOT_ON_OWN or saint_before(k) or institution_follows(k):
+            continue
+        if in_names(y) or not is_common(y.key):
+            spans[k] = extend(k)
+            pending.append((k, spans[k]))
 
     return [(toks[i].start, toks[j].end) for i, j in spans.items()]
 
@@ -1099,7 +1161,7 @@ def redact(text: str, spans: Iterable[Span]) -> str:
         if text[span.start : span.end] != span.text:
             raise ValueError(
                 f"Span {span.start}-{span.end} ({span.kind}) says {span.text!r} but the text there is "
-                f"{text[span.start:span.end]!r}: the text has changed since it was checked."
+                f"{text[span.start : span.end]!r}: the text has changed since it was checked."
             )
         if previous is not None and span.start < previous.end:
             raise ValueError(

@@ -23,6 +23,11 @@ from functools import lru_cache
 
 __all__ = ["DEFAULT_PHRASES", "describes_live_risk"]
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 DEFAULT_PHRASES: tuple[str, ...] = (
     "at risk now",
     "at immediate risk",
@@ -51,16 +56,23 @@ DEFAULT_PHRASES: tuple[str, ...] = (
 )
 
 # A match followed by one of these names a thing in the CMS, not a situation.
-_SYSTEM_NOUNS = """form field tab template screen module report episode workflow option button section dropdown
+_SYSTEM_NOUNS = _words("""form field tab template screen module report episode workflow option button section dropdown
 category flag alert notification record page list data return tool assessment plan procedure protocol process
 policy team log register meeting screening check checklist question box code type incident training course
-panel tracker dashboard figure statistic stat guidance toolkit pathway referral""".split()
+panel tracker dashboard figure statistic stat guidance toolkit pathway referral""")
 # One of these in the four words before a match makes it hypothetical or guidance.
-_HYPOTHETICAL = frozenset("could might would may if potentially possibly whether".split())
+_HYPOTHETICAL = _words("could might would may if potentially possibly whether")
 
 _APOSTROPHES = re.compile(r"['’‘`]")
 _TOKEN = re.compile(r"[a-z0-9]+")
-_IRREGULAR = {"children": "child", "kids": "kid", "women": "woman", "men": "man", "knives": "knife", "cannot": "cant"}
+_IRREGULAR = {
+    "children": "child",
+    "kids": "kid",
+    "women": "woman",
+    "men": "man",
+    "knives": "knife",
+    "cannot": "cant",
+}
 
 
 def _stem(word: str) -> str:
@@ -127,11 +139,11 @@ def describes_live_risk(text: str, phrases: Sequence[str] = DEFAULT_PHRASES) -> 
             if tuple(toks[i:end]) != stems or phrase in found:
                 continue
             if end < len(toks) and (
-                toks[end] in _SYSTEM_STEMS or (toks[end] == "of" and end + 1 < len(raw) and raw[end + 1].endswith("ing"))
+                toks[end] in _SYSTEM_STEMS
+                or (toks[end] == "of" and end + 1 < len(raw) and raw[end + 1].endswith("ing"))
             ):
                 continue  # "missing child episode form", "in danger of missing timescales"
             if any(t in _HYPOTHETICAL for t in toks[max(0, i - 4) : i]):
                 continue  # "children could be in danger", "if a child is in danger"
             found.append(phrase)
     return found
-

@@ -184,7 +184,7 @@ def test_keyboard_focus_is_visible_in_the_header(open_page: PageFactory, viewpor
             break
         focused.append(state)
     names = [state["text"] for state in focused]
-    expected = ["Skip to main content", "Children's Services", "Sign out", "CMS Feedback"]
+    expected = ["Skip to main content", "Children's Services", "Notifications", "Sign out", "CMS Feedback"]
     if viewport == "phone":
         expected.append("Menu")  # GOV.UK service navigation collapses the links behind a button
     else:

@@ -105,7 +105,7 @@ def test_patch_needs_a_version_and_known_fields(app, client):
     for body, field in (
         ({"title": "No version"}, "version"),
         ({"version": "one", "title": "x"}, "version"),
-        ({"version": 1, "status": "closed"}, "status"),  # new → closed is not a transition the workflow allows
+        ({"version": 1, "status": "closed"}, "status"),  # new → closed is not a move the workflow allows
         ({"version": 1, "status": "asleep"}, "status"),
         ({"version": 1, "title": ""}, "title"),
         ({"version": 1, "module": "nowhere"}, "module"),

@@ -119,7 +119,9 @@ def evaluate(items: list[Item], detector: Callable[[str], list[Span]] = detect) 
             score = kinds[span.kind]
             score.detected += 1
             overall.detected += 1
-            if any(e.kind == span.kind and _overlaps(span.start, span.end, e.start, e.end) for e in item.expected):
+            if any(
+                e.kind == span.kind and _overlaps(span.start, span.end, e.start, e.end) for e in item.expected
+            ):
                 score.correct += 1
                 overall.correct += 1
             else:
@@ -128,7 +130,9 @@ def evaluate(items: list[Item], detector: Callable[[str], list[Span]] = detect) 
 
 
 def format_table(report: Report) -> str:
-    lines = [f"{'kind':<14} {'expected':>8} {'found':>6} {'detected':>8} {'correct':>7} {'precision':>9} {'recall':>7}"]
+    lines = [
+        f"{'kind':<14} {'expected':>8} {'found':>6} {'detected':>8} {'correct':>7} {'precision':>9} {'recall':>7}"
+    ]
     rows = [(kind, report.kinds[kind]) for kind in KINDS] + [("overall", report.overall)]
     for name, s in rows:
         lines.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 
 import pytest
@@ -53,7 +54,7 @@ def test_offsets_sorted_non_overlapping_on_every_labelled_snippet():
         for span in spans:
             assert span.kind in KINDS
             assert item.text[span.start : span.end] == span.text, item.id
-        for a, b in zip(spans, spans[1:]):
+        for a, b in itertools.pairwise(spans):
             assert a.end <= b.start, (item.id, a, b)
 
 
@@ -73,7 +74,9 @@ def test_offsets_are_python_string_indices_with_non_ascii_text():
 # --- NHS numbers -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("number", ["943 476 5919", "943-476-5919", "9434765919", "401 023 2137", "485 777 3457"])
+@pytest.mark.parametrize(
+    "number", ["943 476 5919", "943-476-5919", "9434765919", "401 023 2137", "485 777 3457"]
+)
 def test_nhs_number_formats(number):
     assert kinds(f"NHS no {number} won't save") == [("nhs-number", number)]
 
@@ -102,7 +105,9 @@ def test_nhs_number_wins_over_phone():
 # --- National Insurance numbers --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("nino", ["AB 12 34 56 C", "AB123456C", "ab 12 34 56 c", "JT 45 81 20 B", "CE-12-34-56-D"])
+@pytest.mark.parametrize(
+    "nino", ["AB 12 34 56 C", "AB123456C", "ab 12 34 56 c", "JT 45 81 20 B", "CE-12-34-56-D"]
+)
 def test_ni_number_formats(nino):
     assert kinds(f"dad's NI {nino} is on the front sheet") == [("ni-number", nino)]
 
@@ -147,7 +152,18 @@ def test_ni_mixed_case_is_not_flagged():
 
 @pytest.mark.parametrize(
     "postcode",
-    ["N1 9GU", "E8 2LN", "SE1 7PB", "SW1A 1AA", "W1B 3HH", "EC1A 1BB", "N16 8DR", "IG11 7QT", "M1 1AE", "B33 8TH"],
+    [
+        "N1 9GU",
+        "E8 2LN",
+        "SE1 7PB",
+        "SW1A 1AA",
+        "W1B 3HH",
+        "EC1A 1BB",
+        "N16 8DR",
+        "IG11 7QT",
+        "M1 1AE",
+        "B33 8TH",
+    ],
 )
 def test_postcode_shapes(postcode):
     assert found(f"visit at {postcode} today", "postcode") == [postcode]
@@ -213,8 +229,16 @@ def test_address_look_alikes(text):
 
 @pytest.mark.parametrize(
     "number",
-    ["07700 900123", "+44 20 7946 0958", "020 7946 0958", "(020) 7946 0958", "0161 496 0732", "07700900314",
-     "+447700900123", "07700-900-321"],
+    [
+        "07700 900123",
+        "+44 20 7946 0958",
+        "020 7946 0958",
+        "(020) 7946 0958",
+        "0161 496 0732",
+        "07700900314",
+        "+447700900123",
+        "07700-900-321",
+    ],
 )
 def test_phone_numbers(number):
     assert kinds(f"rang on {number} yesterday") == [("phone", number)]
@@ -222,8 +246,16 @@ def test_phone_numbers(number):
 
 @pytest.mark.parametrize(
     "text",
-    ["ext 4421", "INC0012345", "call 999 or 101", "14:30 - 16:30", "v2.3.1 build 20250312", "ticket 1234567890",
-     "figures 2015 20 30", "on 12/03/2015"],
+    [
+        "ext 4421",
+        "INC0012345",
+        "call 999 or 101",
+        "14:30 - 16:30",
+        "v2.3.1 build 20250312",
+        "ticket 1234567890",
+        "figures 2015 20 30",
+        "on 12/03/2015",
+    ],
 )
 def test_phone_look_alikes(text):
     assert found(text, "phone") == []
@@ -302,13 +334,17 @@ def test_default_case_id_patterns(text, cid):
     assert kinds(text) == [("case-id", cid)]
 
 
-@pytest.mark.parametrize("text", ["ID 12345 only five digits", "the CID field", "INC0012345", "ID badge photos"])
+@pytest.mark.parametrize(
+    "text", ["ID 12345 only five digits", "the CID field", "INC0012345", "ID badge photos"]
+)
 def test_case_id_look_alikes(text):
     assert found(text, "case-id") == []
 
 
 def test_configured_case_id_pattern_and_named_group():
-    config = DetectorConfig.from_text(case_id_patterns="# LCS references\nLCS-\\d{6}\n\nref (?P<id>P\\d{8})\n")
+    config = DetectorConfig.from_text(
+        case_id_patterns="# LCS references\nLCS-\\d{6}\n\nref (?P<id>P\\d{8})\n"
+    )
     assert config.case_id_patterns == (r"LCS-\d{6}", r"ref (?P<id>P\d{8})")
     assert found("see LCS-123456 and ref P12345678", "case-id", config) == ["LCS-123456", "P12345678"]
     assert found("see LCS-123456", "case-id") == []  # only with the config
@@ -343,6 +379,15 @@ def test_default_patterns_are_valid():
         ("recorded a visit to jayden and his nan", ["jayden"]),
         ("Aisha Begum's chronology is empty", ["Aisha Begum"]),
         ("Interpreter for Ahmed al Hassan booked", ["Ahmed al Hassan"]),
+        ("Visited Jayden and Tremaine at home", ["Jayden", "Tremaine"]),  # coordination reaches unknown names
+        ("Kayden, Tremaine and Olu were seen", ["Kayden", "Tremaine", "Olu"]),
+        ("visited Kealan at his nan's", ["Kealan"]),  # not in the list: after a person-verb
+        (
+            "Initial health assessment for Ruby came back",
+            ["Ruby"],
+        ),  # ambiguous name standing alone after "for"
+        ("Tremaine's Children's Centre key worker rang", ["Tremaine"]),
+        ("Can't find Donald Lucas on person search", ["Donald Lucas"]),
     ],
 )
 def test_names(text, names):
@@ -371,6 +416,15 @@ def test_names(text, names):
         "Queen Elizabeth Hospital sent a letter",
         "Since Monday in April the Youth Justice Service can't log in",
         "Child A and Child B were recorded in the same note",  # anonymised, not names
+        "and Mosaic crashed again",
+        "rang Kingsmead family hub about the referral",
+        "called Whittington health about the letter",
+        "The Henry Fawcett Children's Centre isn't in the list",
+        "Using the app at Royal Albert Dock office works fine",
+        "The Florence Nightingale Hospice referral form is missing",
+        "mum moved to Margate with the kids and the address lookup failed",
+        "Waiting for Amber to turn green on the dashboard",
+        "Visited May 2026 placements in one go",
     ],
 )
 def test_not_names(text):
@@ -423,7 +477,9 @@ def test_bad_name_and_phrase_lines():
 def test_config_safeguarding_phrases_extend_the_defaults():
     config = DetectorConfig.from_text(safeguarding_phrases="locked in his room\n# note\n")
     assert config.all_safeguarding_phrases == DEFAULT_PHRASES + ("locked in his room",)
-    assert describes_live_risk("he is locked in his room", config.all_safeguarding_phrases) == ["locked in his room"]
+    assert describes_live_risk("he is locked in his room", config.all_safeguarding_phrases) == [
+        "locked in his room"
+    ]
 
 
 # --- redact() --------------------------------------------------------------------------------------

@@ -66,7 +66,9 @@ def test_labelled_set_is_big_enough():
     assert min(per_kind.values()) >= 5, per_kind
 
 
-@pytest.mark.parametrize("split,floors", [(None, FLOORS), ("holdout", HOLDOUT_FLOORS)], ids=["all", "holdout"])
+@pytest.mark.parametrize(
+    "split,floors", [(None, FLOORS), ("holdout", HOLDOUT_FLOORS)], ids=["all", "holdout"]
+)
 def test_quality_floors(split, floors):
     report = evaluate(_split(split))
     print(f"\n[{split or 'all'}]\n{format_table(report)}")
