@@ -16,9 +16,9 @@ import pytest
 
 from tests.privacy.quality import EVAL_PATH, evaluate, format_table, load_items
 
-# achieved on the whole set (dev + holdout, 160 positives, 426 negatives):
-#   name P 0.979 R 0.958 | date-of-birth P 0.952 R 1.000 | case-id P 1.000 R 0.938 |
-#   nhs, ni, postcode, phone, email, address P 1.000 R 1.000 | overall P 0.984 R 0.974 | negatives flagged 0.7%
+# achieved on the whole set (dev + holdout: 160 positive snippets with 192 spans, 426 negatives):
+#   name P 0.979 R 0.969 | date-of-birth P 0.952 R 1.000 | case-id P 1.000 R 0.938 |
+#   nhs, ni, postcode, phone, email, address P 1.000 R 1.000 | overall P 0.984 R 0.979 | negatives flagged 0.7%
 FLOORS = {
     "name": (0.95, 0.93),
     "date-of-birth": (0.92, 0.97),
@@ -33,7 +33,8 @@ FLOORS = {
 }
 MAX_FLAGGED_NEGATIVES = 0.02
 
-# achieved on the holdout split (50 positives, 79 negatives): name P 0.960 R 0.923, overall P 0.964 R 0.947
+# holdout split (50 positives, 79 negatives) as first scored: name P 0.960 R 0.923, overall P 0.964 R 0.947;
+# now (after two generic rules found with an outside name list): name P 0.962 R 0.962, overall P 0.965 R 0.965
 HOLDOUT_FLOORS = {"name": (0.90, 0.88), "overall": (0.93, 0.92)}
 
 
