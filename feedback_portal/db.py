@@ -53,7 +53,15 @@ def make_engine(database_url: str) -> sa.Engine:
         path = database_url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 15})
+        # A connection per busy thread (Litestar runs sync handlers on up to 40 threads); SQLite
+        # connections are only file handles, so the pool is sized for that rather than a server's limit.
+        engine = sa.create_engine(
+            database_url,
+            connect_args={"check_same_thread": False, "timeout": 15},
+            pool_size=20,
+            max_overflow=30,
+            pool_timeout=10,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate_on_write)
         return engine

@@ -7,7 +7,10 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from feedback_portal.accounts.services import AccountService
+from feedback_portal.notifications.services import NotificationService
 from feedback_portal.web import SESSION_COOKIE
+
+UNREAD_KEY = "_unread_notifications"
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -42,5 +45,10 @@ class IdentifyUser(ASGIMiddleware):
             factory = scope["litestar_app"].state.session_factory
             with factory() as session:
                 accounts = AccountService(session)
-                scope["user"] = accounts.user_for_api_token(token) if is_api else accounts.user_for_session(token)
+                user = accounts.user_for_api_token(token) if is_api else accounts.user_for_session(token)
+                scope["user"] = user
+                if user is not None and not is_api:
+                    # Counted here, with the same connection, for the page header: counting while the
+                    # template renders would need a second connection per request (and block the loop).
+                    scope.setdefault("state", {})[UNREAD_KEY] = NotificationService(session).unread_count(user.id)
         await next_app(scope, receive, send)

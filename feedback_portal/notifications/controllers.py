@@ -31,7 +31,11 @@ def notification_list(
         number = int(page)
     except ValueError:
         number = 1
-    results = NotificationService(db_session).open_page(web.signed_in_user(request), number)
+    service = NotificationService(db_session)
+    user = web.signed_in_user(request)
+    results = service.open_page(user, number)
+    # This page marks what it shows as read, so the header's count (taken earlier) must be redone.
+    request.scope.setdefault("state", {})[_COUNT_KEY] = service.unread_count(user.id)
     return web.page(
         request,
         "notifications/list.html",
@@ -54,20 +58,12 @@ def _safe_link(link: str | None) -> str | None:
 
 @jinja2.pass_context
 def unread_notifications(context: Any) -> int | None:
-    """The signed-in person's unread notifications, for the header; None if it cannot be counted."""
+    """The signed-in person's unread notifications, for the header (counted by the sign-in middleware
+    with the connection it already has); None where it was not counted."""
     request = context.get("request")
-    user = context.get("user")
-    if request is None or user is None:
+    if request is None or context.get("user") is None:
         return None
-    state = request.scope.setdefault("state", {})
-    if _COUNT_KEY not in state:
-        try:
-            with web.session_factory_of(request)() as session:
-                state[_COUNT_KEY] = NotificationService(session).unread_count(user.id)
-        except Exception:  # the header must never break a page (the error page included)
-            log.exception("Could not count unread notifications")
-            state[_COUNT_KEY] = None
-    return state[_COUNT_KEY]
+    return request.scope.get("state", {}).get(_COUNT_KEY)
 
 
 ROUTES = [notification_list, read_all]
