@@ -183,9 +183,18 @@ class Server:
                 self.process.wait(timeout=5)
         self.log.close()
 
-    def log_problems(self) -> list[str]:
-        text = self.log_path.read_text(errors="replace")
-        return [line for line in text.splitlines() if "Traceback" in line or " ERROR " in line or "ERROR:" in line]
+    def log_problems(self) -> dict[str, int]:
+        """Error lines in the server's log, counted by message (and the exceptions they ended with)."""
+        counts: dict[str, int] = {}
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("ERROR") or line.startswith("CRITICAL"):
+                key = line.split(" - ")[-1].strip()[:120]
+            elif line and not line[0].isspace() and ("Error:" in line or "Exception:" in line) and ": " in line:
+                key = line[:160]
+            else:
+                continue
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
 
 # Data
@@ -300,7 +309,8 @@ def aggregate(runs: list[dict]) -> list[dict]:
             "offered_rate": group[0].get("offered_rate"),
             "repeats": len(group),
             "requests": sum(run["requests"] for run in group),
-            "errors": sum(run["errors"] + run["warmup_errors"] for run in group),
+            "errors": sum(run["errors"] + run["warmup_errors"] + run.get("errors_in_discarded_attempts", 0)
+                          for run in group),
             "requests_per_second": median("requests_per_second"),
             "requests_per_second_range": spread("requests_per_second"),
             "p50_ms": median("p50_ms"),
@@ -361,7 +371,7 @@ def markdown(report: dict) -> str:
     for check in report["checks"]:
         lines.append(f"- {'PASS' if check['passed'] else 'FAIL'}: {check['text']}")
     if report["noise"]:
-        lines += ["", "Noise: " + report["noise"]]
+        lines += ["", "Notes: " + report["noise"]]
     return "\n".join(lines)
 
 
@@ -413,8 +423,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="before each run, wait up to this many seconds for the machine to go quiet")
     parser.add_argument("--retry-noisy", type=int, default=1,
                         help="run a scenario again (this many times) if other work disturbed it (default 1)")
-    parser.add_argument("--time-budget", type=float, default=300.0,
-                        help="stop waiting and retrying once the runs have taken this many seconds (default 300)")
+    parser.add_argument("--time-budget", type=float, default=180.0,
+                        help="stop waiting and retrying once the runs have taken this many seconds (default 180)")
     parser.add_argument("--floor-in-thread", action="store_true",
                         help="run the floor's handler in the thread pool, as the portal's handlers are")
     parser.add_argument("--label", default="", help="a note stored with the results")
@@ -487,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
                     wait_for_quiet(args.quiet_wait_run)
                 result = run_one(name, point, port, auth, floor if name == "floor" else portal, args)
                 attempts.append(result)
-                if result["other_cpu_cores"] <= NOISY_CORES or time.monotonic() > deadline:
+                if (result["other_cpu_cores"] <= NOISY_CORES or time.monotonic() > deadline
+                        or attempt == args.retry_noisy):
                     break
                 print(f"  [{number}/{len(plan)}] {name} {load_label(point)}: other work used "
                       f"{result['other_cpu_cores']:.2f} cores during the run; running it again", flush=True)
@@ -495,6 +506,10 @@ def main(argv: list[str] | None = None) -> int:
             result = min(attempts, key=lambda run: run["other_cpu_cores"])
             result["repeat"] = repeat + 1
             result["attempts"] = len(attempts)
+            # Errors are never retried away: those of a discarded attempt still count.
+            result["errors_in_discarded_attempts"] = sum(
+                run["errors"] + run["warmup_errors"] for run in attempts if run is not result
+            )
             runs.append(result)
             print(f"  [{number}/{len(plan)}] {name:13s} {result['load']:>11s} {result['requests_per_second']:7.1f} req/s  "
                   f"p50 {result['p50_ms']:6.1f}  p95 {result['p95_ms']:6.1f}  p99 {result['p99_ms']:6.1f} ms  "
@@ -513,7 +528,9 @@ def main(argv: list[str] | None = None) -> int:
                  f"{NOISY_CORES} of a core (up to {max(run['other_cpu_cores'] for run in runs):.2f} cores); "
                  "treat those numbers as pessimistic.")
     if any(problems.values()):
-        noise += f" Server logs show errors: {problems}"
+        noise += " Server log errors: " + "; ".join(
+            f"{name}: {count} × {message}" for name, found in problems.items() for message, count in found.items()
+        )
     report = {
         "label": args.label,
         "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),

@@ -332,5 +332,26 @@ def notifications_send() -> None:
         sys.exit(1)
 
 
+
+@main.group("privacy")
+def privacy_group() -> None:
+    """Personal data in feedback."""
+
+
+@privacy_group.command("purge")
+def privacy_purge() -> None:
+    """Delete the original text of redacted feedback once it is past its purge date (for cron, daily)."""
+    from feedback_portal.feedback.privacy import purge_originals
+
+    settings = _settings()
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.make_session_factory(engine)() as session:
+            purged = purge_originals(session)
+    finally:
+        engine.dispose()
+    click.echo(f"Deleted the original text of {purged:,} redacted feedback item{'s' if purged != 1 else ''}.")
+
+
 if __name__ == "__main__":
     main()

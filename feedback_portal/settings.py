@@ -12,6 +12,11 @@ import secrets
 from pathlib import Path
 
 PREFIX = "FEEDBACK_PORTAL_"
+DEFAULT_SAFEGUARDING_TEXT = (
+    "If a child is at immediate risk, call 999. To report a safeguarding concern, contact the MASH on "
+    "020 7946 0000 or your team manager now — this feedback form is not monitored for urgent safeguarding "
+    "concerns."
+)
 
 
 class SettingsError(ValueError):
@@ -42,6 +47,10 @@ class Settings:
     # Send the email outbox from a thread in each worker when SMTP is configured (a row claim stops two
     # workers sending the same email).
     background_mailer: bool = True
+    # Shown when feedback reads like a live risk to a child: the council's safeguarding route.
+    safeguarding_text: str = DEFAULT_SAFEGUARDING_TEXT
+    # How long the original text of redacted feedback is kept (for admins) before `privacy purge` deletes it.
+    original_text_days: int = 30
 
     def __post_init__(self) -> None:
         _check_smtp(self)
@@ -92,7 +101,9 @@ class Settings:
         ):
             if get(name):
                 overrides[field] = _boolean(name, get(name))
-        for name, field in (("SESSION_HOURS", "session_hours"),):
+        if get("SAFEGUARDING_TEXT"):
+            overrides["safeguarding_text"] = get("SAFEGUARDING_TEXT")
+        for name, field in (("SESSION_HOURS", "session_hours"), ("ORIGINAL_TEXT_DAYS", "original_text_days")):
             if get(name):
                 overrides[field] = _positive_int(name, get(name))
         if get("SMTP_PORT"):

@@ -16,3 +16,13 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+
+// A "me too" answer replaces the button that was pressed, which took the keyboard focus with it: move focus to
+// the answer, so keyboard and screen reader users keep their place (WCAG 2.4.3).
+document.addEventListener("htmx:afterSwap", (event) => {
+  const result = event.detail.target.querySelector(".app-me-too-result");
+  if (result && (document.activeElement === document.body || !document.activeElement)) {
+    result.setAttribute("tabindex", "-1");
+    result.focus();
+  }
+});

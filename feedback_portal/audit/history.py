@@ -197,6 +197,17 @@ def _refs(values: Iterable[Any]) -> str:
     return ", ".join(refs[:-1]) + " and " + refs[-1]
 
 
+def _kinds(counts: Mapping[str, int]) -> str:
+    """{"name": 2, "postcode": 1} -> "2 names and 1 postcode"."""
+    from feedback_portal.feedback.privacy import KIND_LABELS
+
+    parts = [
+        f"{number} {KIND_LABELS.get(kind, kind)}{'' if number == 1 else 's'}"
+        for kind, number in counts.items()
+    ]
+    return _refs(parts) or "nothing"
+
+
 def _new_in(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Any]:
     """The feedback refs in `new` that `old` did not have."""
     return [ref for ref in new.get("feedback", []) if ref not in old.get("feedback", [])]
@@ -217,6 +228,9 @@ def _sentences(
         if anonymity == Anonymity.BUSINESS_SUPPORT_ONLY and not (viewer and viewer.is_triage):
             return ["Submitted (name withheld)"]
         return [f"{who} submitted this feedback"]
+
+    if event.action == "feedback.original_purged":
+        return ["The original text kept after redaction was deleted"]
 
     simple: dict[str, Callable[[], str]] = {
         "feedback.linked": lambda: (
@@ -245,6 +259,8 @@ def _sentences(
             "added an internal note" if after.get("visibility") == "internal" else "added a public reply"
         ),
         VIEWED: lambda: f"viewed this {kind}",
+        "feedback.redacted": lambda: f"redacted {_kinds(after['redacted'])} that could identify someone",
+        "feedback.flag_cleared": lambda: f"cleared the personal data flag: {_quote(after['reason'])}",
     }
     if event.action in simple:
         try:

@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from feedback_portal import web
 from feedback_portal.accounts.models import User
+from feedback_portal.audit import models as audit
 from feedback_portal.errors import ValidationFailed
 from feedback_portal.feedback.models import Feedback
 from feedback_portal.feedback.services import FeedbackService, submitter_name
@@ -30,6 +31,12 @@ def feedback_json(feedback: Feedback, viewer: User, *, full: bool = True) -> dic
         "submitted_by": submitter_name(feedback, viewer),
         "status": feedback.status,
         "submitted_at": feedback.submitted_at.isoformat(),
+        # Likely personal data (offsets into the current title or body) and whether business support hold it.
+        "personal_data": [
+            {"kind": item.get("kind"), "field": item.get("field"), "start": item.get("start"), "end": item.get("end")}
+            for item in feedback.personal_data or []
+        ],
+        "held": feedback.held,
     }
     if full:
         can_see_screenshots = viewer.is_triage or feedback.submitter_id == viewer.id
@@ -91,8 +98,8 @@ def list_feedback(
         raise ValidationFailed(errors)
     if not 1 <= per_page <= 200:
         raise ValidationFailed({"per_page": "per_page must be between 1 and 200"})
-    results = feedback_service.list(filters, page=page, size=per_page)
     viewer = web.signed_in_user(request)
+    results = feedback_service.list(filters, page=page, size=per_page, include_restricted=viewer.is_triage)
     return {
         "items": [feedback_json(item, viewer, full=False) for item in results.items],
         "page": results.number,
@@ -104,7 +111,10 @@ def list_feedback(
 @get("/api/v1/feedback/{ref:str}", guards=[web.signed_in], sync_to_thread=True, summary="One feedback in full")
 def get_feedback(request: Request, ref: FromPath[str], feedback_service: NamedDependency[FeedbackService]) -> dict[str, Any]:
     viewer = web.signed_in_user(request)
-    return feedback_json(feedback_service.get(ref, viewer), viewer)
+    feedback = feedback_service.get(ref, viewer)
+    if feedback.restricted:  # reading safeguarding feedback is audited, here as on its page
+        audit.record_view(feedback_service.session, viewer, "feedback", feedback.ref or "")
+    return feedback_json(feedback, viewer)
 
 
 ROUTES = [create_feedback, list_feedback, get_feedback]

@@ -1,7 +1,8 @@
 """Exporting all feedback as CSV, Excel (.xlsx) or JSON, read from the database in batches.
 
 Who sent feedback is only ever exported for named feedback (the `submitted_by` column); anonymous and
-business-support-only feedback never carries an identity. CSV cells a spreadsheet would run as a formula
+business-support-only feedback never carries an identity. Feedback held for personal data is exported with
+each flagged piece replaced by a placeholder ("[name removed]"). CSV cells a spreadsheet would run as a formula
 are prefixed with a quote; in .xlsx every text is stored as text, never as a formula.
 """
 
@@ -21,6 +22,7 @@ from sqlalchemy import orm
 
 from feedback_portal.accounts.models import Team, User
 from feedback_portal.feedback.models import Feedback
+from feedback_portal.feedback.privacy import redacted_snapshot
 from feedback_portal.feedback.vocabulary import Anonymity
 from feedback_portal.issues.models import Issue
 
@@ -64,6 +66,8 @@ def feedback_records(session: orm.Session, batch_size: int = BATCH) -> Iterator[
             Issue.ref.label("issue_ref"),
             Feedback.submitted_at,
             submitter.name.label("submitted_by"),
+            Feedback.held,
+            Feedback.personal_data,
         )
         .outerjoin(Team, Team.id == Feedback.team_id)
         .outerjoin(Issue, Issue.id == Feedback.issue_id)
@@ -77,6 +81,9 @@ def feedback_records(session: orm.Session, batch_size: int = BATCH) -> Iterator[
     )
     for row in session.execute(statement):
         record = row._asdict()
+        held, personal_data = record.pop("held"), record.pop("personal_data")
+        if held and personal_data:  # not yet checked by business support: export it redacted
+            record.update(redacted_snapshot(record["title"], record["body"], personal_data))
         record["submitted_at"] = record["submitted_at"].isoformat() if record["submitted_at"] else None
         if record["anonymity"] != Anonymity.NAMED.value:
             record["submitted_by"] = None

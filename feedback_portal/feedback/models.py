@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -48,6 +49,18 @@ class Feedback(Base):
     closed_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
     # A random key from the form (or the API's Idempotency-Key header): a retried submission is one feedback.
     idempotency_key: orm.Mapped[str | None] = orm.mapped_column(sa.String(64), unique=True)
+    # Likely personal data found at intake: [{"kind", "field": "title"|"body", "start", "end"}], offsets into
+    # the current text. Held feedback waits for business support to redact it or clear the flag.
+    personal_data: orm.Mapped[list[dict[str, Any]]] = orm.mapped_column(
+        sa.JSON, default=list, server_default=sa.text("'[]'")
+    )
+    held: orm.Mapped[bool] = orm.mapped_column(default=False, server_default=sa.false(), index=True)
+    # Describes a live risk to a child (safeguarding): only business support and admins may see it.
+    restricted: orm.Mapped[bool] = orm.mapped_column(default=False, server_default=sa.false())
+    # The text as sent, kept after a redaction for admins only, until original_purge_after.
+    original_title: orm.Mapped[str | None] = orm.mapped_column(sa.String(150))
+    original_body: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    original_purge_after: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime())
 
     team: orm.Mapped[Team | None] = orm.relationship(lazy="joined")
     submitter: orm.Mapped[User | None] = orm.relationship(lazy="joined")
@@ -60,6 +73,11 @@ class Feedback(Base):
     )
 
     __table_args__ = (sa.Index("ix_feedback_submitted_at_id", "submitted_at", "id"),)
+
+    @property
+    def hidden_from_readers(self) -> bool:
+        """Restricted (safeguarding) or held (may identify someone): business support and admins only."""
+        return bool(self.restricted or self.held)
 
 
 class Attachment(Base):

@@ -17,9 +17,10 @@ from feedback_portal.accounts.models import Role, Team, User
 from feedback_portal.audit import models as audit
 from feedback_portal.db import begin_write
 from feedback_portal.errors import Forbidden, NotFound, ValidationFailed
-from feedback_portal.feedback import screenshots
+from feedback_portal.feedback import privacy, screenshots
 from feedback_portal.feedback.models import Attachment, Feedback, VocabularyTerm
 from feedback_portal.feedback.vocabulary import DEFAULTS, Anonymity, FeedbackStatus
+from feedback_portal.privacy import DetectorConfig
 
 TITLE_MAX = 150
 BODY_MAX = 5000
@@ -113,8 +114,17 @@ def submitter_name(feedback: Feedback, viewer: User | None) -> str:
 
 
 class FeedbackService:
-    def __init__(self, session: orm.Session, *, uploads_dir: Path, upload_max_bytes: int, upload_max_files: int):
+    def __init__(
+        self,
+        session: orm.Session,
+        *,
+        uploads_dir: Path,
+        upload_max_bytes: int,
+        upload_max_files: int,
+        detector_config: DetectorConfig | None = None,
+    ):
         self.session = session
+        self.detector_config = detector_config
         self.uploads_dir = uploads_dir
         self.upload_max_bytes = upload_max_bytes
         self.upload_max_files = upload_max_files
@@ -200,6 +210,9 @@ class FeedbackService:
         if errors:
             raise ValidationFailed(errors)
 
+        # Likely personal data is flagged and the feedback held for business support; a live risk to a child
+        # restricts it too. Either way it is still stored and acknowledged: nothing the person wrote is lost.
+        personal_data, live_risk = privacy.scan(clean["title"], clean["body"], self.detector_config)
         anonymous = clean["anonymity"] == Anonymity.ANONYMOUS
         created_files: list[Path] = []
         begin_write(self.session)
@@ -216,6 +229,9 @@ class FeedbackService:
                 submitter_id=None if anonymous else submitter.id,
                 status=FeedbackStatus.RECEIVED,
                 idempotency_key=key,
+                personal_data=personal_data,
+                held=bool(personal_data) or live_risk,
+                restricted=live_risk,
             )
             self.session.add(feedback)
             self.session.flush()
@@ -279,9 +295,12 @@ class FeedbackService:
 
     @staticmethod
     def _audit_snapshot(feedback: Feedback) -> dict[str, Any]:
+        # The audit trail outlives a redaction and the purge of the original text, so it never keeps the
+        # flagged personal data: only the text with placeholders, and the kinds found.
+        text = privacy.redacted_snapshot(feedback.title, feedback.body, feedback.personal_data or [])
         return {
-            "title": feedback.title,
-            "body": feedback.body,
+            "title": text["title"],
+            "body": text["body"],
             "module": feedback.module,
             "kind": feedback.kind,
             "impact": feedback.impact,
@@ -290,6 +309,9 @@ class FeedbackService:
             "anonymity": feedback.anonymity,
             "status": feedback.status,
             "attachments": len(feedback.attachments),
+            **({"personal_data": privacy.kind_counts(feedback.personal_data)} if feedback.personal_data else {}),
+            **({"held": True} if feedback.held else {}),
+            **({"restricted": True} if feedback.restricted else {}),
         }
 
     # Reading feedback
@@ -307,9 +329,13 @@ class FeedbackService:
         feedback = self.session.scalar(sa.select(Feedback).where(Feedback.ref == ref.upper()))
         if feedback is None:
             raise NotFound(f"There is no feedback {ref}")
-        if viewer.is_triage or viewer.role_enum == Role.BOARD:
+        if viewer.is_triage:
             return feedback
-        if feedback.submitter_id == viewer.id:
+        if feedback.submitter_id is not None and feedback.submitter_id == viewer.id:
+            return feedback
+        if viewer.role_enum == Role.BOARD:
+            if feedback.hidden_from_readers:
+                raise Forbidden("Only business support and administrators can see this feedback")
             return feedback
         raise Forbidden("You can only see your own feedback")
 
@@ -350,8 +376,13 @@ class FeedbackService:
             errors["to"] = "The end date must be the same as or after the start date"
         return FeedbackFilters(**values), errors
 
-    def list(self, filters: FeedbackFilters, page: int = 1, size: int = PAGE_SIZE) -> Page:
+    def list(
+        self, filters: FeedbackFilters, page: int = 1, size: int = PAGE_SIZE, *, include_restricted: bool = False
+    ) -> Page:
+        """A page of feedback. Restricted and held feedback only when include_restricted (business support)."""
         conditions = []
+        if not include_restricted:
+            conditions.append(sa.and_(Feedback.restricted.is_(False), Feedback.held.is_(False)))
         if filters.module:
             conditions.append(Feedback.module == filters.module)
         if filters.kind:

@@ -26,7 +26,8 @@ def feedback_document(feedback: Feedback, replies: list[str]) -> dict[str, Any]:
         "kind": feedback.kind,
         "submitted_at": feedback.submitted_at,
         "issue_ref": feedback.issue.ref if feedback.issue else "",
-        "restricted": False,
+        # Safeguarding or held for personal data: found only by business support and admins.
+        "restricted": bool(feedback.restricted or feedback.held),
         "replies": "\n".join(replies),
     }
 

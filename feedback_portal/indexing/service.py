@@ -76,11 +76,11 @@ class SearchService:
             raise ValidationFailed({"q": str(error)}) from None
         except IndexUnavailable as reason:
             log.warning("Searching the database while the index is unavailable: %s", reason)
-            return self._database_search(query, filters, page, size)
+            return self._database_search(query, filters, page, size, include_restricted=viewer.is_triage)
         except Exception:  # a corrupt segment: drop this generation so the indexer rebuilds it
             log.exception("The search index failed; it will be rebuilt")
             self.store.discard()
-            return self._database_search(query, filters, page, size)
+            return self._database_search(query, filters, page, size, include_restricted=viewer.is_triage)
         return SearchPage(
             query=query,
             results=self._with_records(found.hits),
@@ -147,9 +147,13 @@ class SearchService:
         } if issue_refs else {}
         return [Result(hit=hit, feedback=feedback.get(hit.ref), issue=issues.get(hit.ref)) for hit in hits]
 
-    def _database_search(self, query: str, filters: Mapping[str, str], page: int, size: int) -> SearchPage:
+    def _database_search(
+        self, query: str, filters: Mapping[str, str], page: int, size: int, *, include_restricted: bool = False
+    ) -> SearchPage:
         """A plain substring search over feedback, so search keeps answering during a rebuild."""
         conditions: list[Any] = []
+        if not include_restricted:  # as the index does: restricted and held feedback for business support only
+            conditions.append(sa.and_(Feedback.restricted.is_(False), Feedback.held.is_(False)))
         words = [word for word in query.split() if ":" not in word][:8]
         for word in words:
             pattern = f"%{word.strip(chr(34))}%"

@@ -93,6 +93,9 @@ class CommentService:
         begin_write(self.session)
         try:
             target = self._target(record_type, ref)
+            if getattr(target, "hidden_from_readers", False) and not actor.is_triage:
+                # Restricted or held feedback is for business support and admins only (as FeedbackService.get).
+                raise Forbidden("Only business support and administrators can see this feedback")
             comment = Comment(author_id=actor.id, visibility=kind.value, body=text)
             if isinstance(target, Issue):
                 comment.issue_id = target.id
@@ -109,7 +112,7 @@ class CommentService:
                 after={"comment": comment.id, "visibility": kind.value, "body": text},
             )
             if isinstance(target, Issue) and kind is Visibility.PUBLIC:
-                self.notify(self.session, target, {"kind": "reply", "summary": text})
+                self.notify(self.session, target, {"kind": "reply", "summary": text, "reply": text})
             self.session.commit()
         except BaseException:
             self.session.rollback()

@@ -6,7 +6,8 @@ written separately (it may not have landed yet). It is imported lazily, on each 
 ImportError: until the module exists the hook does nothing, and this code works the same before and after it
 lands.
 
-The event is a small dict: {"kind": "status" | "reply", "summary": str}.
+The event is a small dict: {"kind": "status" | "reply", "summary": str}, plus what notify_contributors reads
+to word its message: "status" and "status_reason" for a status change, "reply" for a public reply.
 
 The hook runs inside the change's own transaction (before its commit), in a SAVEPOINT: notifications are
 written with the change or not at all (no notice about a change that was rolled back, none lost for one that
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from sqlalchemy import orm
 
@@ -31,6 +32,9 @@ NOTIFICATIONS_MODULE = "feedback_portal.notifications.services"
 class Event(TypedDict):
     kind: Literal["status", "reply"]
     summary: str
+    status: NotRequired[str]  # the new status (kind "status")
+    status_reason: NotRequired[str | None]  # why, for won't fix, guidance issued, training arranged
+    reply: NotRequired[str]  # the public reply's text (kind "reply")
 
 
 class NotificationHook:

@@ -913,7 +913,13 @@ class IssueService:
                     after={"version": issue.version, **{f: _comparable(clean[f]) for f in changed}},
                 )
                 if issue.status != old_status:
-                    self.notify(self.session, issue, {"kind": "status", "summary": _status_summary(issue)})
+                    event = {
+                        "kind": "status",
+                        "summary": _status_summary(issue),
+                        "status": issue.status,
+                        "status_reason": issue.status_reason,
+                    }
+                    self.notify(self.session, issue, event)
                 self.session.flush()
             self.session.commit()
         except StaleDataError:

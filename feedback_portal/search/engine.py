@@ -28,16 +28,21 @@ Query language (never raises on user input; problems become ``QueryError`` or ``
 
 from __future__ import annotations
 
+import heapq
 import json
+import logging
 import math
 import os
 import re
 import threading
 import time
-from collections import Counter, defaultdict
+from array import array
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime, timezone
+from itertools import repeat
+from operator import add, mul
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +50,19 @@ from whoosh import highlight as wh_highlight
 from whoosh import index as wh_index
 from whoosh import query as Q
 from whoosh import scoring, sorting, writing
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.fields import BOOLEAN, DATETIME, ID, STORED, TEXT, Schema
 from whoosh.index import LockError
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.query.compound import DefaultOr
+from whoosh.searching import ResultsPage
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from . import analysis
 from .analysis import analyse, domain_analyzer, get_synonyms, light_norm
 from .vectors import TermStats, add_vectors, cosine, doc_vector
+
+log = logging.getLogger("feedback_portal.search")
 
 SCHEMA_VERSION = 2
 META_FILE = "portal-search.json"
@@ -320,6 +332,503 @@ def _doc_fields(doc: Mapping[str, Any] | Any) -> dict[str, Any]:
     return fields
 
 
+# ----------------------------------------------------------------------------------------------
+# fast evaluation
+# ----------------------------------------------------------------------------------------------
+# Whoosh scores a query by walking a tree of matcher objects one posting at a time, in Python, and
+# filters, masks, facets and ``total`` each take another pass over every matching document.  At
+# 100,000 documents an OR of a few common words ("case note lost") touches 20,000-60,000 postings
+# and took 0.3-1 s.  The portal's queries have one shape -- a (coordinated) OR of weighted terms,
+# AND-ed with filters and a mask -- so :class:`_View` evaluates exactly that shape with flat arrays:
+#
+# * postings are read once per segment, whole blocks at a time, and kept (bounded LRU); Whoosh
+#   segments never change except for deletions, so this survives commits;
+# * BM25F scores per (term, document) are computed once per searcher with Whoosh's formula and
+#   statistics (idf over all segments, the byte-coded field lengths), so scores are Whoosh's;
+# * a query's score is accumulated term by term into a dict (the coordination bonus of the query's
+#   top-level OR folded in per posting), and the top N is picked with a threshold pass;
+# * filters, masks, deletions, ``total`` and facet counts are big-integer bitsets: a filter is a
+#   few AND/OR operations and a facet count is one ``bit_count``, whatever the number of matches.
+#
+# Anything else (phrases, prefixes) still goes to Whoosh.  tests/search/test_fast_path.py checks
+# that both give the same hits, scores, totals and facets.
+_LENGTH_OF_BYTE = tuple(byte_to_length(b) for b in range(256))
+_NONZERO_RUN = re.compile(rb"[^\x00]+")
+_BIT_POSITIONS = tuple(tuple(j for j in range(8) if b >> j & 1) for b in range(256))
+# keyword fields with a small vocabulary: their postings are kept for the segment's lifetime
+_SMALL_VOCABULARY = frozenset(FACET_FIELDS) | {"restricted"}
+
+
+def _positions(bits: int) -> list[int]:
+    """The numbers of the set bits of ``bits``, ascending."""
+    if bits <= 0:
+        return []
+    raw = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
+    out: list[int] = []
+    extend = out.extend
+    for run in _NONZERO_RUN.finditer(raw):
+        base = run.start() * 8
+        for byte in run.group():
+            extend([base + j for j in _BIT_POSITIONS[byte]])
+            base += 8
+    return out
+
+
+def _bitset(ids: Iterable[int]) -> int:
+    """A big-integer bitset of document numbers (``ids`` ascending or not)."""
+    ids = ids if isinstance(ids, (list, tuple, array)) else list(ids)
+    if not ids:
+        return 0
+    raw = bytearray((max(ids) >> 3) + 1)
+    for d in ids:
+        raw[d >> 3] |= 1 << (d & 7)
+    return int.from_bytes(raw, "little")
+
+
+class _LRU:
+    """A thread-safe least-recently-used cache bounded by a total ``cost`` (e.g. postings)."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self._items: OrderedDict = OrderedDict()
+        self._cost = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def put(self, key, value, cost: int = 1):
+        with self._lock:
+            if key in self._items:
+                return self._items[key][0]
+            self._items[key] = (value, cost)
+            self._cost += cost
+            while self._cost > self.budget and len(self._items) > 1:
+                _, (_, old) = self._items.popitem(last=False)
+                self._cost -= old
+            return value
+
+    def discard_where(self, test) -> None:
+        with self._lock:
+            for key in [k for k in self._items if test(k)]:
+                self._cost -= self._items.pop(key)[1]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._cost = 0
+
+
+def _read_postings(leaf, fieldname: str, text: Any) -> tuple[array, array] | None:
+    """All postings of a term in one segment, deleted documents included: (doc ids, weights)."""
+    if (fieldname, text) not in leaf:
+        return None
+    m = leaf.postings(fieldname, text)
+    if isinstance(m, FilterMatcher):  # the deletions filter: we apply deletions ourselves
+        m = m.child
+    ids = array("i")
+    weights = array("d")
+    if isinstance(m, W3LeafMatcher):
+        # whole blocks at a time (the public id()/next() API costs a method call per posting)
+        while m.is_active():
+            m._read_ids()
+            m._read_weights()
+            ids.extend(m._ids)
+            weights.extend([float(w) for w in m._weights])
+            m._next_block()
+    else:
+        while m.is_active():
+            ids.append(m.id())
+            weights.append(float(m.weight()))
+            m.next()
+    return ids, weights
+
+
+class _Postings:
+    """One term's postings in one segment: doc ids, weights (term frequency as Whoosh stores it),
+    the byte-coded field length of each document, and the documents as a bitset."""
+
+    __slots__ = ("ids", "weights", "lengths", "bits")
+
+    def __init__(self, ids: array, weights: array, lengths: bytes):
+        self.ids = ids
+        self.weights = weights
+        self.lengths = lengths
+        self.bits = _bitset(ids)
+
+    @property
+    def cost(self) -> int:
+        return 17 * len(self.ids) + (self.bits.bit_length() >> 3) + 200
+
+
+class _Segment:
+    """What we keep about one Whoosh segment (its documents never change; only deletions do)."""
+
+    def __init__(self, leaf):
+        self.id = leaf.segment().segment_id()
+        self.doccount = leaf.doc_count_all()
+        self.lock = threading.Lock()
+        self._lengths: dict[str, bytes] = {}
+        self._id_postings: dict[tuple[str, Any], tuple[array, int] | None] = {}
+        self._dates: list[int] | None = None
+        self._date_order: list[int] | None = None
+
+    def lengths(self, leaf, fieldname: str) -> bytes:
+        """The byte-coded length of ``fieldname`` in every document (Whoosh's length column)."""
+        got = self._lengths.get(fieldname)
+        if got is None:
+            try:
+                reader = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+                got = bytes(reader) if reader is not None else bytes(self.doccount)
+            except Exception:  # noqa: BLE001 - another codec: ask document by document
+                got = bytes(length_to_byte(leaf.doc_field_length(d, fieldname, 0) or 0)
+                            for d in range(self.doccount))
+            if len(got) != self.doccount:
+                got = bytes(got[: self.doccount]).ljust(self.doccount, b"\x00")
+            self._lengths[fieldname] = got
+        return got
+
+    def id_postings(self, leaf, fieldname: str, value: Any) -> tuple[array, int] | None:
+        """(doc ids, bitset) of a keyword-field value (modules, statuses...: a small vocabulary)."""
+        key = (fieldname, value)
+        if key not in self._id_postings:
+            got = _read_postings(leaf, fieldname, value)
+            self._id_postings[key] = None if got is None else (got[0], _bitset(got[0]))
+        return self._id_postings[key]
+
+    def dates(self, leaf) -> list[int]:
+        """The sortable value of ``submitted_at`` per document (missing = the column default)."""
+        if self._dates is None:
+            self._dates = list(leaf.column_reader("submitted_at", translate=False))
+        return self._dates
+
+    def date_order(self, leaf) -> list[int]:
+        """Local doc numbers newest first (ties: lower doc number first), as Whoosh sorts them."""
+        if self._date_order is None:
+            dates = self.dates(leaf)
+            self._date_order = sorted(range(self.doccount), key=lambda d: -dates[d])
+        return self._date_order
+
+
+class _View:
+    """Per-searcher evaluation state: global statistics, and caches valid until the next commit."""
+
+    def __init__(self, owner: SearchIndex, searcher):
+        self.owner = owner
+        self.searcher = searcher
+        reader = searcher.reader()
+        self.reader = reader
+        self.n = searcher.doc_count_all()
+        self.parts: list[tuple[Any, int, _Segment]] = []
+        deleted = 0
+        for leaf, offset in (reader.leaf_readers() if self.n else []):
+            seg = owner._segment_for(leaf)
+            self.parts.append((leaf, offset, seg))
+            if leaf.has_deletions():
+                deleted |= _bitset(sorted(leaf.deleted_docs_set)) << offset
+        self.offsets = [offset for _, offset, _ in self.parts]
+        self.live = ((1 << self.n) - 1) & ~deleted
+        cfg = owner.config
+        self.k1 = cfg.bm25_k1
+        b = cfg.bm25_b
+        self.norms = {}
+        for f in SEARCH_FIELDS:
+            avgfl = searcher.avg_field_length(f) or 1
+            # Whoosh's bm25(): idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+            self.norms[f] = [self.k1 * ((1 - b) + b * fl / avgfl) for fl in _LENGTH_OF_BYTE]
+        self._df: dict[tuple[str, Any], int] = {}
+        self._terms = _LRU(owner.score_cache_postings)
+        self._term_bits = _LRU(owner.bits_cache_bytes)
+        self._filters: dict = {}
+        self._facets: dict[str, dict[str, int]] = {}
+        self._dates: list[int] | None = None
+        self.doc_cache = _LRU(4000)  # docnum -> stored fields / analysed text (see SearchIndex)
+
+    # -- statistics ---------------------------------------------------------------------------
+    def df(self, fieldname: str, text: Any) -> int:
+        key = (fieldname, text)
+        got = self._df.get(key)
+        if got is None:
+            got = self._df[key] = self.reader.doc_frequency(fieldname, text)
+        return got
+
+    def idf(self, fieldname: str, text: str) -> float:
+        # Whoosh's WeightingModel.idf (deleted documents still count, as in Whoosh)
+        return math.log(self.n / (self.df(fieldname, text) + 1)) + 1
+
+    # -- postings and scores ------------------------------------------------------------------
+    def term(self, fieldname: str, text: str) -> list[tuple[int, array, array]]:
+        """[(part, global doc ids, BM25F scores)] for each segment holding the term."""
+        key = (fieldname, text)
+        got = self._terms.get(key)
+        if got is not None:
+            return got
+        chunks = []
+        cost = 0
+        if self.df(fieldname, text):
+            idf = self.idf(fieldname, text)
+            k1p1 = self.k1 + 1
+            norms = self.norms[fieldname]
+            for part, (leaf, offset, seg) in enumerate(self.parts):
+                raw = self.owner._postings(leaf, seg, fieldname, text)
+                if raw is None:
+                    continue
+                ids, weights, lbytes = raw.ids, raw.weights, raw.lengths
+                scores = array("d", [idf * ((tf * k1p1) / (tf + norms[lb])) for tf, lb in zip(weights, lbytes)])
+                if offset:
+                    ids = array("i", map(add, ids, repeat(offset)))
+                chunks.append((part, ids, scores))
+                cost += len(ids)
+        return self._terms.put(key, chunks, cost + 1)
+
+    def term_bits(self, fieldname: str, text: Any) -> int:
+        """The documents containing a term, as a bitset."""
+        key = (fieldname, text)
+        got = self._term_bits.get(key)
+        if got is not None:
+            return got
+        parts = []
+        for leaf, offset, seg in self.parts:
+            if fieldname in _SMALL_VOCABULARY:
+                raw = seg.id_postings(leaf, fieldname, text)
+                bits = raw[1] if raw else 0
+            else:
+                raw = self.owner._postings(leaf, seg, fieldname, text)
+                bits = raw.bits if raw else 0
+            if bits:
+                parts.append(bits << offset if offset else bits)
+        if len(parts) == 1:
+            return parts[0]  # the segment's own bitset: nothing to cache
+        got = 0
+        for bits in parts:
+            got |= bits
+        return self._term_bits.put(key, got, (got.bit_length() >> 3) + 64)
+
+    def accumulate(self, leaves: Sequence[tuple[str, str, float]], coord: float | None = None,
+                   acc: dict[int, float] | None = None, only_existing: bool = False) -> dict[int, float]:
+        """Add the scores of an OR of weighted terms to ``acc`` (docnum -> score).
+
+        With ``coord`` (the OR's ``scale``) Whoosh's coordination bonus is applied as Whoosh's
+        CoordMatcher does, per segment: ``(score + (m - 1) / (T - scale)**2) * (T - 1) / T`` with
+        ``m`` the number of matching terms and ``T`` the number of query terms present in the
+        segment.  Written as a sum over the matching terms, each term adds ``a * w * s + c`` and
+        the first one only ``a * w * s`` (a = (T-1)/T, c = a/(T-scale)**2), so it is folded into
+        the accumulation: no second pass over the documents."""
+        if acc is None:
+            acc = {}
+        data = [(self.term(f, t), w) for f, t, w in leaves]
+        mult_bonus: dict[int, tuple[float, float]] = {}
+        if coord:
+            present = Counter(part for chunks, _ in data for part, _, _ in chunks)
+            for part, t in present.items():
+                if t == 0 or t == coord:
+                    mult_bonus[part] = (0.0, 0.0)
+                else:
+                    a = (t - 1) / t
+                    mult_bonus[part] = (a, a / (t - coord) ** 2)
+        # Terms in the same order in every segment (most documents first), so that documents
+        # with the same matches get bit-for-bit the same score wherever they are; each segment's
+        # first term fills its (disjoint) documents in at C speed.
+        data.sort(key=lambda item: -sum(len(ids) for _, ids, _ in item[0]))
+        work = []
+        for chunks, w in data:
+            for part, ids, scores in chunks:
+                if coord:
+                    a, c = mult_bonus[part]
+                    work.append((part, ids, scores, a * w, c))
+                else:
+                    work.append((part, ids, scores, w, None))
+        work.sort(key=lambda item: item[0])  # stable: term order kept within a segment
+        started = set() if not acc else None
+        for part, ids, scores, mult, bonus in work:
+            if started is not None and part not in started and not only_existing:
+                started.add(part)
+                acc.update(zip(ids, map(mul, scores, repeat(mult))))
+                continue
+            get = acc.get
+            if only_existing:
+                for d, s in zip(ids, scores):
+                    v = get(d)
+                    if v is not None:
+                        acc[d] = v + s * mult
+            elif bonus is None:
+                for d, s in zip(ids, scores):
+                    acc[d] = get(d, 0.0) + s * mult
+            else:
+                for d, s in zip(ids, scores):
+                    v = get(d)
+                    acc[d] = s * mult if v is None else v + s * mult + bonus
+        return acc
+
+    def union(self, leaves: Iterable[tuple[str, str, float]]) -> int:
+        bits = 0
+        for f, t, _ in leaves:
+            bits |= self.term_bits(f, t)
+        return bits
+
+    def ok_bytes(self, ok: int) -> bytes:
+        return ok.to_bytes((self.n >> 3) + 1, "little")
+
+    @staticmethod
+    def top(acc: dict[int, float], n: int, ok: bytes) -> list[tuple[int, float]]:
+        """The ``n`` best (docnum, score) of ``acc`` whose bit is set in ``ok``: score descending,
+        then docnum ascending (Whoosh's order).  A threshold pass: the n-th best score first (the
+        allowed ones among them checked afterwards, widening the search if too few were)."""
+        if n <= 0 or not acc:
+            return []
+        values = acc.values()
+        k = n
+        while True:
+            if k >= len(acc):
+                found = [(s, d) for d, s in acc.items() if ok[d >> 3] >> (d & 7) & 1]
+                break
+            threshold = heapq.nlargest(k, values)[-1]
+            found = [(s, d) for d, s in acc.items() if s >= threshold and ok[d >> 3] >> (d & 7) & 1]
+            if len(found) >= n:
+                break
+            k *= 8
+        found.sort(key=lambda sd: (-sd[0], sd[1]))
+        return [(d, s) for s, d in found[:n]]
+
+    @staticmethod
+    def top_of(acc: dict[int, float], n: int, docs: Iterable[int]) -> list[tuple[int, float]]:
+        get = acc.get
+        found = heapq.nsmallest(n, ((-get(d, 0.0), d) for d in docs))
+        return [(d, -s) for s, d in found]
+
+    def best(self, acc: dict[int, float], n: int, ok: int, count: int | None = None) -> list[tuple[int, float]]:
+        """Top ``n`` of ``acc`` among the documents in bitset ``ok`` (``count``: how many of the
+        scored documents are in ``ok``; when few are, they are looked at directly)."""
+        if count is None or count * 4 >= len(acc):
+            return self.top(acc, n, self.ok_bytes(ok))
+        return self.top_of(acc, n, _positions(ok))
+
+    # -- filters, facets, dates ----------------------------------------------------------------
+    def bits(self, q: Q.Query) -> int:
+        """The documents matching a filter/mask query, as a bitset (deleted ones included)."""
+        got = self._filters.get(q)
+        if got is not None:
+            return got
+        if type(q) is Q.Term:
+            got = self.term_bits(q.fieldname, q.text)
+        elif isinstance(q, Q.Or):
+            got = 0
+            for sub in q.subqueries:
+                got |= self.bits(sub)
+        elif type(q) is Q.And:
+            got = self.live
+            for sub in q.subqueries:
+                got &= self.bits(sub)
+        else:  # date ranges, phrases...: ask Whoosh (slow, but rare and then cached)
+            got = _bitset(sorted(self.searcher.docs_for_query(q)))
+        if len(self._filters) > 512:
+            self._filters.clear()
+        self._filters[q] = got
+        return got
+
+    def facet_values(self, fieldname: str) -> dict[str, int]:
+        """value -> bitset of the documents with that value, for a keyword field."""
+        got = self._facets.get(fieldname)
+        if got is None:
+            got = {}
+            for leaf, offset, seg in self.parts:
+                for value in leaf.field_terms(fieldname) if fieldname in leaf.indexed_field_names() else ():
+                    raw = seg.id_postings(leaf, fieldname, value)
+                    if raw:
+                        got[value] = got.get(value, 0) | (raw[1] << offset)
+            self._facets[fieldname] = got
+        return got
+
+    def dates(self) -> list[int]:
+        if self._dates is None:
+            dates: list[int] = []
+            for leaf, _, seg in self.parts:
+                dates.extend(seg.dates(leaf))
+            self._dates = dates
+        return self._dates
+
+    def newest(self, match: int, n: int, count: int) -> list[tuple[int, float]]:
+        """The ``n`` newest documents of bitset ``match`` (Whoosh's reverse date sort: a missing
+        date sorts first; ties by docnum), with Whoosh's sort key as the score."""
+        dates = self.dates()
+        if n <= 0 or not count:
+            return []
+        if count * 16 < self.n:
+            docs = heapq.nsmallest(n, _positions(match), key=lambda d: (-dates[d], d))
+        else:
+            ok = self.ok_bytes(match)
+            streams = []
+            for leaf, offset, seg in self.parts:
+                order = seg.date_order(leaf)
+                streams.append(((-dates[d + offset], d + offset) for d in order) if offset else
+                               ((-dates[d], d) for d in order))
+            docs = []
+            for _, d in heapq.merge(*streams) if len(streams) > 1 else streams[0]:
+                if ok[d >> 3] >> (d & 7) & 1:
+                    docs.append(d)
+                    if len(docs) >= n:
+                        break
+        return [(d, float(-dates[d])) for d in docs]
+
+
+def _whoosh_search(searcher, q: Q.Query, **kwargs):
+    """``searcher.search(q, **kwargs)`` with Whoosh's own matchers, minus two optimisations that
+    change scores in whoosh-reloaded 2.7.5: every few matches the collector "replaces" the matcher
+    tree, and (1) an OR branch that can't reach the current top-N on its own becomes an
+    AndMaybe/Intersection that then drops that branch's score for some later documents, and (2) the
+    coordination bonus is recomputed with only the terms that still have postings left, so later
+    documents get a different bonus for the same match.  Without them every document gets the
+    plain BM25F sum and coordination bonus, which is what the fast path computes (and what
+    tests/search/test_fast_path.py compares it with)."""
+    kwargs.setdefault("optimize", False)
+    collector = searcher.collector(**kwargs)
+    inner = collector
+    while getattr(inner, "child", None) is not None:
+        inner = inner.child
+    if hasattr(inner, "replace"):
+        inner.replace = 0
+    searcher.search_with_collector(q, collector)
+    return collector.results()
+
+
+def _leaves(q: Q.Query) -> list[tuple[str, str, float]] | None:
+    """The weighted terms of an OR-of-terms query, or None for any other shape."""
+    if type(q) is Q.Term:
+        return [(q.fieldname, q.text, q.boost)]
+    if isinstance(q, Q.Or) and not q.scale:
+        out: list[tuple[str, str, float]] = []
+        for sub in q.subqueries:
+            got = _leaves(sub)
+            if got is None:
+                return None
+            out.extend(got)
+        if len(q.subqueries) > 1 and q.boost != 1.0:
+            out = [(f, t, w * q.boost) for f, t, w in out]
+        return out
+    return None
+
+
+def _scoring_plan(q: Q.Query) -> tuple[list[tuple[str, str, float]], float | None] | None:
+    """(weighted terms, coordination scale or None) for the top-level scoring query."""
+    if isinstance(q, Q.Or) and q.scale and len(q.subqueries) > 1:
+        out: list[tuple[str, str, float]] = []
+        for sub in q.subqueries:
+            got = _leaves(sub)
+            if got is None:
+                return None
+            out.extend(got)
+        if q.boost != 1.0:
+            return None
+        return out, q.scale
+    got = _leaves(q)
+    return None if got is None else (got, None)
+
+
 class SearchIndex:
     """A Whoosh index of feedback items and issues.  Thread-safe for searching; one writer at a time
     (across processes too: Whoosh's file lock, waited for up to ``write_timeout`` seconds)."""
@@ -344,6 +853,16 @@ class SearchIndex:
         self._fragmenter = wh_highlight.ContextFragmenter(maxchars=240, surround=60)
         self._whole = wh_highlight.WholeFragmenter()
         self._hl_analyzer = domain_analyzer(synonyms_name)
+        # fast evaluation (see "fast evaluation" above); ``fast = False`` makes every search go
+        # through Whoosh's own matchers (the reference the fast path is tested against)
+        self.fast = True
+        self.strict_fast = False  # tests: raise instead of falling back to Whoosh on an error
+        self.postings_cache_postings = 3_000_000  # segment postings kept (about 25 bytes each)
+        self.score_cache_postings = 2_000_000  # per searcher: BM25F scores kept (12 bytes each)
+        self.bits_cache_bytes = 16_000_000  # per searcher: term bitsets of multi-segment indexes
+        self._segments: dict[str, _Segment] = {}
+        self._postings_cache = _LRU(self.postings_cache_postings * 17)
+        self._fuzzy_cache = _LRU(2000)
 
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod
@@ -490,6 +1009,8 @@ class SearchIndex:
             now = time.monotonic()
             if current is not None:
                 self._retired.append((now, current))
+                current._fp_view = None  # searches still running keep their reference
+                self._forget_segments(self._searcher)
             # close searchers retired long enough ago that no search can still be using them
             keep = []
             for when, old in self._retired:
@@ -505,6 +1026,57 @@ class SearchIndex:
             self.refresh()
         return self._searcher
 
+    # fast evaluation: per-segment and per-searcher state ---------------------------------------
+    def _view(self, searcher) -> _View:
+        view = getattr(searcher, "_fp_view", None)
+        if view is None:
+            with self._lock:
+                view = getattr(searcher, "_fp_view", None)
+                if view is None:
+                    view = _View(self, searcher)
+                    searcher._fp_view = view
+        return view
+
+    def _segment_for(self, leaf) -> _Segment:
+        segid = leaf.segment().segment_id()
+        seg = self._segments.get(segid)
+        if seg is None:
+            with self._lock:
+                seg = self._segments.get(segid)
+                if seg is None:
+                    seg = self._segments[segid] = _Segment(leaf)
+        return seg
+
+    def _forget_segments(self, searcher) -> None:
+        """Drop what we keep about segments the new searcher no longer has (merged away)."""
+        reader = searcher.reader()
+        live = {leaf.segment().segment_id() for leaf, _ in reader.leaf_readers()} if reader.doc_count_all() else set()
+        gone = [segid for segid in self._segments if segid not in live]
+        for segid in gone:
+            self._segments.pop(segid, None)
+        if gone:
+            dropped = set(gone)
+            self._postings_cache.discard_where(lambda key: key[0] in dropped)
+
+    def _postings(self, leaf, seg: _Segment, fieldname: str, text: Any) -> _Postings | None:
+        key = (seg.id, fieldname, text)
+        got = self._postings_cache.get(key)
+        if got is None:
+            raw = _read_postings(leaf, fieldname, text)
+            if raw is None:
+                got = False
+                cost = 64
+            else:
+                if fieldname in SEARCH_FIELDS:
+                    lengths = seg.lengths(leaf, fieldname)
+                    lbytes = bytes(map(lengths.__getitem__, raw[0]))
+                else:
+                    lbytes = b""
+                got = _Postings(raw[0], raw[1], lbytes)
+                cost = got.cost
+            got = self._postings_cache.put(key, got, cost)
+        return got or None
+
     # query building ---------------------------------------------------------------------------
     def _field_terms(self, text: str, boost: float, fields: Sequence[str] = SEARCH_FIELDS) -> Q.Query:
         c = self.config
@@ -513,8 +1085,7 @@ class SearchIndex:
         return subs[0] if len(subs) == 1 else Q.Or(subs)
 
     def _lexicon_df(self, searcher, term: str) -> int:
-        r = searcher.reader()
-        return r.doc_frequency("content", term)
+        return self._view(searcher).df("content", term)
 
     def _fuzzy(self, searcher, surface: str, stem: str) -> list[tuple[str, float]]:
         """Close index terms for a word that isn't in the index: [(term, weight)]."""
@@ -597,7 +1168,10 @@ class SearchIndex:
 
     def _unit_query(self, alts: list[tuple[str, float]], boost: float = 1.0) -> Q.Query:
         subs = [self._field_terms(t, w * boost) for t, w in alts]
-        return subs[0] if len(subs) == 1 else Q.Or(subs)
+        # DefaultOr, not Or: on a segment of 5,000 documents or fewer Whoosh turns an Or of 3+
+        # parts into a pre-scored array whose terms then don't count for the coordination bonus,
+        # so the same query ranked differently on small segments (and the eval set) than on big ones.
+        return subs[0] if len(subs) == 1 else DefaultOr(subs)
 
     def _phrase_query(self, text: str) -> Q.Query | None:
         terms = [t for t in analyse(text, self.synonyms_name, 1.0) if t.group is None or t.concept]
@@ -765,12 +1339,30 @@ class SearchIndex:
         if mask_parts:
             mask_q = mask_parts[0] if len(mask_parts) == 1 else Q.Or(mask_parts)
 
+        fast = None
+        if self.fast:
+            try:
+                fast = self._fast_search(searcher, core, qterms, filter_q, mask_q, sort, page, limit)
+            except Exception:
+                if self.strict_fast:
+                    raise
+                log.exception("Fast search failed; using Whoosh's matchers for %r", q)
+        if fast is not None:
+            total, ranked, facets = fast
+            pagecount = -(-total // limit)
+            offset = (page - 1) * limit
+            found = [] if page > max(1, pagecount) else ranked[offset:offset + limit]
+            hits = [self._hit(searcher.stored_fields(dn), score, offset + i + 1, qterms if highlight else None)
+                    for i, (dn, score) in enumerate(found)]
+            return SearchResults(total=total, hits=hits, facets=facets, page=page, pagecount=pagecount,
+                                 query=q or "", notices=notices)
+
         final = core if core is not None else Q.Every()
         sortedby = None
         if sort == "date" or core is None:
             sortedby = sorting.FieldFacet("submitted_at", reverse=True)
         elif self.config.prf_docs and self.config.prf_weight > 0 and len(qterms) >= self.config.prf_min_query_terms:
-            first = searcher.search(core, limit=self.config.prf_docs, filter=filter_q, mask=mask_q)
+            first = _whoosh_search(searcher, core, limit=self.config.prf_docs, filter=filter_q, mask=mask_q)
             docnums = [h.docnum for h in first]
             exp = self._prf_terms(searcher, docnums, qterms)
             if exp:
@@ -780,8 +1372,8 @@ class SearchIndex:
                 final = Q.AndMaybe(core, exp_q) if self.config.prf_restrict else Q.Or([core, exp_q])
 
         groupedby = {f: sorting.FieldFacet(f, maptype=sorting.Count) for f in FACET_FIELDS}
-        results = searcher.search_page(final, page, pagelen=limit, filter=filter_q, mask=mask_q,
-                                       sortedby=sortedby, groupedby=groupedby)
+        results = ResultsPage(_whoosh_search(searcher, final, limit=page * limit, filter=filter_q, mask=mask_q,
+                                             sortedby=sortedby, groupedby=groupedby), page, limit)
         facets = {}
         for f in FACET_FIELDS:
             try:
@@ -820,6 +1412,77 @@ class SearchIndex:
             query=q or "",
             notices=notices,
         )
+
+    def _fast_search(self, searcher, core, qterms: set[str], filter_q, mask_q, sort: str, page: int,
+                     limit: int) -> tuple[int, list[tuple[int, float]], dict[str, dict[str, int]]] | None:
+        """``search`` without Whoosh's matchers (see "fast evaluation"): (total, the best
+        ``page * limit`` (docnum, score) in order, facets), or None for a query it can't do."""
+        view = self._view(searcher)
+        plan = None
+        if core is not None:
+            plan = _scoring_plan(core)
+            if plan is None:
+                return None  # phrases, prefixes: Whoosh
+        ok = view.live
+        if filter_q is not None:
+            ok &= view.bits(filter_q)
+        if mask_q is not None:
+            ok &= ~view.bits(mask_q)
+        want = page * limit
+        if sort == "date" or plan is None:
+            match = ok if plan is None else ok & view.union(plan[0])
+            total = match.bit_count()
+            ranked = view.newest(match, want, total)
+        else:
+            leaves, coord = plan
+            acc = view.accumulate(leaves, coord)
+            union = view.union(leaves)
+            cfg = self.config
+            if cfg.prf_docs and cfg.prf_weight > 0 and len(qterms) >= cfg.prf_min_query_terms:
+                first_ok = union & ok
+                first = view.best(acc, cfg.prf_docs, first_ok, first_ok.bit_count())
+                exp = self._prf_terms(searcher, [dn for dn, _ in first], qterms)
+                if exp:
+                    wsum = sum(w for _, w in exp)
+                    scale = cfg.prf_weight * max(1, len(qterms)) / wsum
+                    exp_leaves = _leaves(Q.Or([self._field_terms(t, w * scale, ("content",)) for t, w in exp]))
+                    if cfg.prf_restrict:
+                        view.accumulate(exp_leaves, acc=acc, only_existing=True)
+                    else:
+                        view.accumulate(exp_leaves, acc=acc)
+                        union |= view.union(exp_leaves)
+            match = union & ok
+            total = match.bit_count()
+            ranked = view.best(acc, want, match, total)
+        facets = {}
+        for f in FACET_FIELDS:
+            counts = {}
+            for value, bits in view.facet_values(f).items():
+                if value:
+                    n = (match & bits).bit_count()
+                    if n:
+                        counts[value] = n
+            facets[f] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+        return total, ranked, facets
+
+    def _hit(self, stored: Mapping[str, Any], score: float, rank: int, hl_terms: set[str] | None) -> Hit:
+        hit = Hit(
+            ref=stored["ref"],
+            doc_kind=stored.get("doc_kind", "feedback"),
+            score=float(score or 0.0),
+            rank=rank,
+            title=stored.get("title") or None,
+            module=stored.get("module"),
+            team=stored.get("team"),
+            status=stored.get("status"),
+            kind=stored.get("kind"),
+            issue_ref=stored.get("issue_ref"),
+            submitted_at=stored.get("submitted_at"),
+            restricted=bool(stored.get("restricted")),
+        )
+        if hl_terms:
+            hit.highlights = self._highlights(stored, frozenset(hl_terms))
+        return hit
 
     def _highlights(self, stored: Mapping[str, Any], terms: frozenset[str]) -> dict[str, str]:
         out = {}
@@ -866,11 +1529,29 @@ class SearchIndex:
         if not include_restricted:
             mask_parts.append(Q.Term("restricted", True))
         mask = Q.Or(mask_parts) if mask_parts else None
-        res = searcher.search(query, limit=max(candidates or self.config.similar_candidates, limit),
-                              filter=filt, mask=mask)
+        want = max(candidates or self.config.similar_candidates, limit)
+        docnums = None
+        if self.fast:
+            try:
+                view = self._view(searcher)
+                leaves = _leaves(query)
+                ok = view.live
+                if filt is not None:
+                    ok &= view.bits(filt)
+                if mask is not None:
+                    ok &= ~view.bits(mask)
+                acc = view.accumulate(leaves)
+                match = view.union(leaves) & ok
+                docnums = [dn for dn, _ in view.best(acc, want, match, match.bit_count())]
+            except Exception:
+                if self.strict_fast:
+                    raise
+                log.exception("Fast similar() failed; using Whoosh's matchers")
+        if docnums is None:
+            docnums = [h.docnum for h in _whoosh_search(searcher, query, limit=want, filter=filt, mask=mask)]
         cands = []
-        for h in res:
-            stored = h.fields()
+        for dn in docnums:
+            stored = searcher.stored_fields(dn)
             dvec = doc_vector(f"{stored.get('title') or ''}\n{stored.get('body') or ''}", stats, self.synonyms_name)
             cands.append((dvec, stored))
         scored = sorted(((cosine(qvec, dv), stored) for dv, stored in cands), key=lambda x: -x[0])

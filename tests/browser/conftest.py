@@ -127,6 +127,80 @@ def _wait_for_health(base_url: str, process: subprocess.Popen, log_path: Path, t
 
 
 @pytest.fixture(scope="session")
+def api_token(live_server: LiveServer) -> Callable[[str], str]:
+    """api_token(email) -> a bearer token, from `feedback-portal users token EMAIL` run on the server's data folder.
+
+    One per email and session: a new token makes the previous one stop working.
+    """
+    tokens: dict[str, str] = {}
+
+    def token_for(email: str) -> str:
+        if email not in tokens:
+            result = subprocess.run(
+                [sys.executable, "-m", "feedback_portal.cli", "users", "token", email],
+                cwd=REPO_ROOT,
+                env={**os.environ, "FEEDBACK_PORTAL_DATA_DIR": str(live_server.data_dir)},
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert result.returncode == 0, f"feedback-portal users token {email} failed:\n{result.stderr}"
+            tokens[email] = result.stdout.strip().splitlines()[-1]
+        return tokens[email]
+
+    return token_for
+
+
+@pytest.fixture(scope="session")
+def search_ready(browser: Any, live_server: LiveServer, signed_in_state: Callable[[str], dict]) -> None:
+    """Waits until the server's background indexer has built the search index.
+
+    Until then /search falls back to simple database matches (with a notice saying so) and shows no facets,
+    so the search pages would not be the ones a person normally sees.
+    """
+    context = browser.new_context(base_url=live_server.url, storage_state=signed_in_state("business_support"))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            response = context.request.get("/search?q=case+note")
+            text = response.text()
+            if response.status == 200 and 'class="app-facets"' in text and "Search is being rebuilt" not in text:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the search index was not built within 60s; /search answered {response.status}")
+            time.sleep(0.25)
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def issue_ref(live_server: LiveServer, api_token: Callable[[str], str]) -> str:
+    """An issue made through the API as business support, from three untriaged case-notes feedback items."""
+    from feedback_portal.feedback.models import Feedback
+
+    with live_server.db_session() as session:
+        refs = list(
+            session.scalars(
+                sa.select(Feedback.ref)
+                .where(Feedback.module == "case-notes", Feedback.issue_id.is_(None))
+                .order_by(Feedback.id)
+                .limit(3)
+            )
+        )
+    assert len(refs) == 3, "the demo data should have untriaged case-notes feedback"
+    response = httpx.post(
+        live_server.url + "/api/v1/issues",
+        json={"title": "Case notes are lost when the CMS times out", "feedback": refs},
+        headers={"Authorization": f"Bearer {api_token(LOGINS['business_support'].email)}"},
+        trust_env=False,
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["ref"]
+
+
+@pytest.fixture(scope="session")
 def ref_with_public_reply(live_server: LiveServer) -> str:
     """A demo feedback item that business support has replied to publicly."""
     from feedback_portal.feedback.models import Comment, Feedback

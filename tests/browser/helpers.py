@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import orm
 
 from feedback_portal import db
@@ -92,3 +93,19 @@ def make_png(path: Path, size: tuple[int, int] = (120, 80)) -> Path:
     draw.text((12, 40), "CMS error 500", fill="black")
     image.save(path, format="PNG")
     return path
+
+
+def others_similar_items(page: Any, live_server: LiveServer, email: str) -> list[str]:
+    """The ids (similar-FB-000123) of the items in the "Has someone already said this?" panel that this person did
+    not send: a "me too" to their own feedback is answered with a note that it already counts, not a thank-you."""
+    from feedback_portal.accounts.models import User
+    from feedback_portal.feedback.models import Feedback
+
+    with live_server.db_session() as session:
+        own = set(
+            session.scalars(
+                sa.select(Feedback.ref).join(User, Feedback.submitter_id == User.id).where(User.email == email)
+            )
+        )
+    ids = page.locator("#similar .app-similar__item").evaluate_all("(items) => items.map((item) => item.id)")
+    return [item_id for item_id in ids if item_id.removeprefix("similar-") not in own]

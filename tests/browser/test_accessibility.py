@@ -2,7 +2,9 @@
 
 The HTML checked by vnu is exactly what the server sent (the navigation response's body), not the DOM
 after scripts ran. axe runs on the live page with JavaScript on, once at 1280px and once at 320px,
-since GOV.UK components change at narrow widths (the service navigation becomes a menu button).
+since GOV.UK components change at narrow widths (the service navigation becomes a menu button), and
+at 320px the page must not scroll sideways (WCAG 1.4.10 Reflow). Scenarios whose page changes after
+it loads (htmx panels) also have the DOM as scripts left it checked by vnu.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import pytest
 
 from tests.browser.helpers import (
     PHONE,
+    assert_no_horizontal_scroll,
     LiveServer,
     PageFactory,
     fill_feedback_form,
     make_png,
+    others_similar_items,
     submit_feedback_form,
 )
 from tests.support.axe import format_violations, run_axe
@@ -32,11 +36,17 @@ class KnownFeedback:
     with_public_reply: str  # a ref from the demo data with a reply from business support
     with_screenshot: str  # a ref the frontline demo login sent with a screenshot
     receipt_path: str  # the confirmation page of that submission
+    issue_ref: str  # an issue business support made through the API
 
 
 @pytest.fixture(scope="module")
 def known(
-    browser: Any, live_server: LiveServer, signed_in_state, ref_with_public_reply: str, tmp_path_factory  # noqa: ANN001
+    browser: Any,
+    live_server: LiveServer,
+    signed_in_state,  # noqa: ANN001
+    ref_with_public_reply: str,
+    issue_ref: str,
+    tmp_path_factory,  # noqa: ANN001
 ) -> KnownFeedback:
     context = browser.new_context(base_url=live_server.url, storage_state=signed_in_state("frontline"))
     try:
@@ -55,7 +65,7 @@ def known(
         receipt_path = page.url.removeprefix(live_server.url)
     finally:
         context.close()
-    return KnownFeedback(ref_with_public_reply, ref, receipt_path)
+    return KnownFeedback(ref_with_public_reply, ref, receipt_path, issue_ref)
 
 
 def _goto(path: str) -> Callable[[Any, KnownFeedback], Any]:
@@ -75,6 +85,39 @@ def _give_feedback_with_errors(page: Any, known: KnownFeedback) -> Any:
     return submit_feedback_form(page)
 
 
+def _search_facet(page: Any, known: KnownFeedback) -> Any:
+    """Search, then narrow the results by the first value of the Team facet, as a person would."""
+    page.goto("/search?q=case+note")
+    facet = page.locator("details.app-facet", has=page.get_by_text("Team", exact=True))
+    facet.locator("summary").click()
+    with page.expect_navigation() as navigation:
+        facet.get_by_role("link").first.click()
+    assert "team=" in page.url, page.url
+    return navigation.value
+
+
+SIMILAR_SENTENCE = "my case note vanished when the system timed out"
+
+
+def _give_feedback_with_similar_panel(page: Any, known: KnownFeedback) -> Any:
+    response = page.goto("/feedback/new")
+    page.get_by_label("What happened?").press_sequentially(SIMILAR_SENTENCE, delay=10)
+    page.get_by_role("heading", name="Has someone already said this?").wait_for()
+    return response
+
+
+def _open_or_skip_if_missing(path: str) -> Callable[[Any, KnownFeedback], Any]:
+    """For pages another change is still adding: a 404 skips the scenario, saying so."""
+
+    def open_(page: Any, known: KnownFeedback) -> Any:
+        response = page.goto(path)
+        if response is not None and response.status == 404:
+            pytest.skip(f"{path} answers 404: the page does not exist in this build yet")
+        return response
+
+    return open_
+
+
 @dataclasses.dataclass(frozen=True)
 class Scenario:
     id: str
@@ -83,6 +126,8 @@ class Scenario:
     status: int = 200
     heading: str = ""  # text the page's h1 contains, so we know we checked the right page
     shows: str = ""  # and text its main content shows, for pages that differ by what is on them
+    needs_search: bool = False  # waits for the search index (the background indexer builds it after start-up)
+    check_dom: bool = False  # also checks the DOM after scripts changed it (htmx panels) with vnu
 
 
 SCENARIOS = [
@@ -106,7 +151,7 @@ SCENARIOS = [
     Scenario("all-feedback-bad-filter", "business_support", _goto("/feedback?from=31/3/2026"), 400, "All feedback"),
     Scenario("all-feedback-board", "board", _goto("/feedback?page=3"), heading="All feedback", shows="page 3 of"),
     Scenario("feedback-detail-with-reply", "business_support",
-             lambda page, known: page.goto(f"/feedback/{known.with_public_reply}"), shows="Replies"),
+             lambda page, known: page.goto(f"/feedback/{known.with_public_reply}"), shows="Notes and replies"),
     Scenario("feedback-detail-with-screenshot", "business_support",
              lambda page, known: page.goto(f"/feedback/{known.with_screenshot}"), heading="Chronology error",
              shows="chronology-error.png"),
@@ -114,13 +159,54 @@ SCENARIOS = [
     Scenario("404-unknown-page", "frontline", _goto("/no-such-page"), 404, "Page not found"),
     Scenario("404-unknown-page-signed-out", None, _goto("/no-such-page"), 404, "Page not found"),
     Scenario("404-unknown-feedback", "business_support", _goto("/feedback/FB-999999"), 404, "Page not found"),
+    # Search
+    Scenario("search-empty", "business_support", _goto("/search"), heading="Search", shows="Type something",
+             needs_search=True),
+    Scenario("search-results", "business_support", _goto("/search?q=case+note"), heading="Search",
+             shows="results for “case note”", needs_search=True),
+    Scenario("search-facet-filter", "business_support", _search_facet, heading="Search",
+             shows="results for “case note”", needs_search=True),
+    Scenario("search-unbalanced-quote", "business_support", _goto("/search?q=%22unbalanced"), heading="Search",
+             shows="for “\"unbalanced”", needs_search=True),
+    Scenario("search-too-long", "business_support", _goto("/search?q=" + "case+note+" * 60), 400, "Search",
+             shows="There is a problem", needs_search=True),
+    Scenario("search-page-2", "business_support", _goto("/search?q=case+note&page=2"), heading="Search",
+             shows="page 2 of", needs_search=True),
+    Scenario("search-board", "board", _goto("/search?q=timed+out"), heading="Search", shows="results for",
+             needs_search=True),
+    # Triage and issues
+    Scenario("triage-suggestions", "business_support", _goto("/triage/suggestions"), heading="Suggested groups",
+             shows="Create an issue from this group"),
+    Scenario("issues-list", "business_support", _goto("/issues"), heading="Issues",
+             shows="Case notes are lost when the CMS times out"),
+    Scenario("issue-detail", "business_support", lambda page, known: page.goto(f"/issues/{known.issue_ref}"),
+             heading="Case notes are lost when the CMS times out"),
+    Scenario("issue-detail-board", "board", lambda page, known: page.goto(f"/issues/{known.issue_ref}"),
+             heading="Case notes are lost when the CMS times out"),
+    # Administration
+    Scenario("admin-import", "admin", _goto("/admin/import"), heading="Import feedback"),
+    Scenario("admin-synonyms", "admin", _goto("/admin/synonyms"), heading="Abbreviations and synonyms"),
+    # Notifications
+    Scenario("notifications-frontline", "frontline", _open_or_skip_if_missing("/notifications"),
+             heading="Notifications"),
+    Scenario("notifications-business-support", "business_support", _open_or_skip_if_missing("/notifications"),
+             heading="Notifications"),
+    # Give feedback, with the "Has someone already said this?" panel htmx shows while typing
+    Scenario("give-feedback-with-similar-panel", "frontline", _give_feedback_with_similar_panel,
+             heading="Give feedback", shows="Has someone already said this?", needs_search=True, check_dom=True),
 ]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[scenario.id for scenario in SCENARIOS])
 def test_page_is_accessible_and_valid(
-    scenario: Scenario, open_page: PageFactory, known: KnownFeedback, html_checker_service: HtmlChecker
+    scenario: Scenario,
+    open_page: PageFactory,
+    known: KnownFeedback,
+    html_checker_service: HtmlChecker,
+    request: pytest.FixtureRequest,
 ) -> None:
+    if scenario.needs_search:
+        request.getfixturevalue("search_ready")
     page = open_page(scenario.role, viewport="desktop")
     response = scenario.open(page, known)
     assert response is not None
@@ -130,12 +216,16 @@ def test_page_is_accessible_and_valid(
 
     errors = html_checker_service.check(response.text())
     assert not errors, f"Nu HTML checker errors on {page.url}:\n{format_messages(errors)}"
+    if scenario.check_dom:  # before axe injects its own script into the page
+        errors = html_checker_service.check(page.content())
+        assert not errors, f"Nu HTML checker errors in the DOM of {page.url}:\n{format_messages(errors)}"
 
     violations = run_axe(page)
     assert not violations, f"at 1280px on {page.url}: {format_violations(violations)}"
     page.set_viewport_size(PHONE)
     violations = run_axe(page)
     assert not violations, f"at 320px on {page.url}: {format_violations(violations)}"
+    assert_no_horizontal_scroll(page)
 
 
 def test_filtering_with_htmx_keeps_the_page_accessible(
@@ -159,6 +249,50 @@ def test_filtering_with_htmx_keeps_the_page_accessible(
     violations = run_axe(page)
     assert not violations, format_violations(violations)
 
+
+
+def _assert_dom_valid_and_accessible(page: Any, checker: HtmlChecker) -> None:
+    """The DOM as htmx left it passes vnu (checked before axe injects its script) and axe at both widths."""
+    errors = checker.check(page.content())
+    assert not errors, f"in the DOM of {page.url}: {format_messages(errors)}"
+    violations = run_axe(page)
+    assert not violations, f"at 1280px on {page.url}: {format_violations(violations)}"
+    page.set_viewport_size(PHONE)
+    violations = run_axe(page)
+    assert not violations, f"at 320px on {page.url}: {format_violations(violations)}"
+    assert_no_horizontal_scroll(page)
+
+
+def test_searching_as_you_type_keeps_the_page_accessible(
+    open_page: PageFactory, html_checker_service: HtmlChecker, search_ready: None
+) -> None:
+    page = open_page("business_support", viewport="desktop")
+    page.goto("/search")
+    page.get_by_label("Search for").press_sequentially("case note", delay=20)
+    page.wait_for_function(
+        "() => (document.querySelector('#search-count') || {}).innerText?.includes('results for “case note”')"
+    )
+    assert page.locator("#search-results").count() == 1  # the results are swapped in, not nested
+    _assert_dom_valid_and_accessible(page, html_checker_service)
+
+
+def test_me_too_answers_keep_the_give_feedback_page_accessible(
+    open_page: PageFactory, live_server: LiveServer, html_checker_service: HtmlChecker, search_ready: None
+) -> None:
+    """Both answers htmx swaps into the "Has someone already said this?" panel: a problem, and a thank-you."""
+    page = open_page("board", viewport="desktop")
+    page.goto("/feedback/new")
+    page.get_by_label("What happened?").press_sequentially(SIMILAR_SENTENCE, delay=10)
+    page.locator("#similar .app-similar__item").first.wait_for()
+    others = others_similar_items(page, live_server, "board@demo.example")
+    assert len(others) >= 2, others
+    unanswered, answered = page.locator(f"#{others[0]}"), page.locator(f"#{others[1]}")
+    unanswered.get_by_role("button").click()  # no impact chosen yet
+    unanswered.get_by_text("Choose how much it affects your work").wait_for()
+    page.get_by_role("radio", name="I can work around it", exact=True).check()
+    answered.get_by_role("button").click()
+    answered.get_by_text("Thanks — your voice has been added").wait_for()
+    _assert_dom_valid_and_accessible(page, html_checker_service)
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])

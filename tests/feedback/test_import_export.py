@@ -477,11 +477,11 @@ def _xlsx_text(data: bytes) -> str:
 
 def test_csv_export_defuses_spreadsheet_formulas_and_xlsx_keeps_them_as_text(session, app):
     make_feedback(
-        app, ALICE.email, title='=HYPERLINK("http://evil.example","Click")', body="+44 20 7946 0000"
+        app, ALICE.email, title='=HYPERLINK("http://evil.example","Click")', body="+2 days added to every visit deadline"
     )
     make_feedback(app, ALICE.email, title="@SUM(A1:A2)", body="-1+1 the totals are wrong")
     rows = list(csv.reader(io.StringIO(export(session, "csv").decode("utf-8-sig"))))
-    assert rows[1][1] == '\'=HYPERLINK("http://evil.example","Click")' and rows[1][2] == "'+44 20 7946 0000"
+    assert rows[1][1] == '\'=HYPERLINK("http://evil.example","Click")' and rows[1][2] == "'+2 days added to every visit deadline"
     assert rows[2][1] == "'@SUM(A1:A2)" and rows[2][2] == "'-1+1 the totals are wrong"
     assert exporting.csv_safe("FB-000001") == "FB-000001"
     data = export(session, "xlsx")

@@ -279,6 +279,8 @@ def test_a_status_change_tells_the_contributors_and_other_changes_do_not(app, pe
             {
                 "kind": "status",
                 "summary": f"{new_issue.ref} “Renamed” is now Guidance issued: See the guide.",
+                "status": "guidance-issued",
+                "status_reason": "See the guide.",
             },
         )
     ]
@@ -300,9 +302,8 @@ def test_the_hook_does_nothing_until_the_notifications_module_exists(
 ):
     import sys
 
-    monkeypatch.setitem(
-        sys.modules, "feedback_portal.notifications.services", None
-    )  # "not there": ImportError
+    # As before feedback_portal.notifications landed: importing it raises ImportError.
+    monkeypatch.setitem(sys.modules, "feedback_portal.notifications.services", None)
     issue = issues.change(new_issue.ref, 1, {"status": "investigating"}, person(BOB))
     assert issue.status == "investigating"
 
@@ -313,7 +314,12 @@ def test_the_hook_calls_notify_contributors_when_it_exists(app, issues, person, 
     assert fake.calls == [
         (
             new_issue.ref,
-            {"kind": "status", "summary": f"{new_issue.ref} “Case notes time out” is now Fix scheduled"},
+            {
+                "kind": "status",
+                "summary": f"{new_issue.ref} “Case notes time out” is now Fix scheduled",
+                "status": "fix-scheduled",
+                "status_reason": None,
+            },
         )
     ]
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from feedback_portal import db
 from feedback_portal.audit.models import AuditEvent
 from feedback_portal.errors import Forbidden
-from feedback_portal.feedback.models import Comment
+from feedback_portal.feedback.models import Comment, Feedback
 from feedback_portal.issues.comments import CommentService
 from tests.conftest import ALICE, BOB, CAROL, DAN, ERIN, api_token, field_error, sign_in
 from tests.factories import make_feedback
@@ -267,8 +268,16 @@ def test_a_public_reply_on_an_issue_tells_its_contributors_and_a_note_does_not(a
     post(client, f"/issues/{issue}/replies", reply=ISSUE_REPLY)
     post(client, f"/issues/{issue}/edit", version="1", status="investigating")
     assert fake.calls == [
-        (issue, {"kind": "reply", "summary": ISSUE_REPLY}),
-        (issue, {"kind": "status", "summary": f"{issue} “Issue” is now Investigating"}),
+        (issue, {"kind": "reply", "summary": ISSUE_REPLY, "reply": ISSUE_REPLY}),
+        (
+            issue,
+            {
+                "kind": "status",
+                "summary": f"{issue} “Issue” is now Investigating",
+                "status": "investigating",
+                "status_reason": None,
+            },
+        ),
     ]
 
 
@@ -279,3 +288,38 @@ def test_the_service_refuses_a_public_reply_from_the_board_whatever_the_route(ap
             CommentService(db_session).add("feedback", ref, "public", "Hello", person(CAROL))
         with pytest.raises(Forbidden):
             CommentService(db_session).add("feedback", ref, "internal", "Hello", person(ALICE))
+
+
+@pytest.mark.skipif(
+    "restricted" not in Feedback.__table__.c, reason="Feedback.restricted comes with the privacy work"
+)
+def test_the_board_cannot_comment_on_restricted_feedback(app, client, session):
+    ref = make_feedback(app, ALICE.email)
+    with app.state.session_factory() as db_session:
+        db.begin_write(db_session)
+        db_session.execute(sa.update(Feedback).where(Feedback.ref == ref).values(restricted=True))
+        db_session.commit()
+    sign_in(client, CAROL)
+    assert post(client, f"/feedback/{ref}/notes", note="Board note").status_code == 403
+    client.cookies.clear()
+    sign_in(client, BOB)
+    assert post(client, f"/feedback/{ref}/notes", note="Support note").status_code == 303
+    assert comments_count(session) == 1
+
+
+def test_with_the_real_notifications_module_contributors_are_told(app, client, session):
+    """Once feedback_portal.notifications is there, a status change and a public reply reach Alice."""
+    services = pytest.importorskip("feedback_portal.notifications.services")
+    from feedback_portal.notifications.models import Notification
+
+    ref = make_feedback(app, ALICE.email)
+    sign_in(client, BOB)
+    issue = create_issue(client, "Issue", ref)
+    post(client, f"/issues/{issue}/edit", version="1", status="wont-fix", status_reason="Not possible")
+    post(client, f"/issues/{issue}/replies", reply=ISSUE_REPLY)
+    post(client, f"/issues/{issue}/notes", note="Internal: never sent")
+    session.rollback()
+    bodies = [n.body for n in session.scalars(sa.select(Notification).order_by(Notification.id))]
+    assert len(bodies) == 2, (services, bodies)
+    assert "Not possible" in bodies[0] and ISSUE_REPLY in bodies[1]
+    assert not any("Internal" in body for body in bodies)

@@ -1,0 +1,162 @@
+"""The fast evaluation path gives the same results as Whoosh's own matchers.
+
+``SearchIndex.search``/``similar`` evaluate the portal's query shape (an OR of weighted terms with a
+coordination bonus, filters, a mask, PRF) without Whoosh's matcher tree (see "fast evaluation" in
+feedback_portal/search/engine.py).  Here every query runs both ways (``ix.fast = True/False``) and
+must give the same hits in the same order, the same scores (to rounding), totals, page counts and
+facets -- on a single-segment index, and on one with several segments and deletions (upserts).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import datetime, timedelta
+
+import pytest
+
+from feedback_portal.search import SearchIndex
+from tests.search.metrics import eval_docs, item_text, load_eval
+
+STATUSES = ["received", "under-review", "linked", "closed"]
+
+
+def _docs() -> list[dict]:
+    data = load_eval()
+    rng = random.Random(3)
+    docs = eval_docs(data["items"])
+    for i, doc in enumerate(docs):
+        doc["status"] = rng.choice(STATUSES)
+        doc["restricted"] = rng.random() < 0.05
+        if rng.random() < 0.1:
+            doc["replies"] = "Thanks, we have passed this to the supplier. Case notes are being looked at."
+    # near-duplicates (ties) and issues
+    base = datetime(2024, 6, 1)
+    for i, it in enumerate(data["items"][:150]):
+        docs.append({
+            "ref": f"D{i}" if i % 10 else f"ISS-{i}",
+            "doc_kind": "feedback" if i % 10 else "issue",
+            "title": it.get("title") or "",
+            "body": it["body"] + (" Happened again today." if i % 3 else ""),
+            "module": it["module"],
+            "team": it.get("team"),
+            "status": rng.choice(STATUSES),
+            "submitted_at": base + timedelta(hours=i // 2),  # pairs share a timestamp
+        })
+    return docs
+
+
+QUERIES = [q["q"] for q in load_eval()["queries"]]
+
+
+def _variants() -> list[tuple[str, dict]]:
+    out: list[tuple[str, dict]] = [(q, {}) for q in QUERIES]
+    out += [(q + " module:case-notes", {}) for q in QUERIES[:12]]
+    out += [(q, {"filters": {"status": ["received", "under-review"]}}) for q in QUERIES[:12]]
+    out += [(q, {"sort": "date"}) for q in QUERIES[:8]]
+    out += [(q, {"page": 2, "limit": 7}) for q in QUERIES[:8]]
+    out += [(q, {"include_restricted": True}) for q in QUERIES[:6]]
+    out += [(q, {"filters": {"submitted_from": datetime(2024, 3, 1)}}) for q in QUERIES[:4]]
+    out += [(q, {}) for q in ("*", "", "status:received", "type:issue", "module:chronology -status:closed",
+                              "case note -kicked", "+chronology date", "-lost case note", "xyzzy lost", "xyzzy",
+                              "casenote casenote lost", "the and of", "case note", "spelchek serch")]
+    out += [("case note lost", {"page": 99})]
+    return out
+
+
+def _same(fast, slow, label: str) -> None:
+    assert fast.total == slow.total, label
+    assert fast.pagecount == slow.pagecount, label
+    assert fast.facets == slow.facets, label
+    assert fast.notices == slow.notices, label
+    assert [h.rank for h in fast.hits] == [h.rank for h in slow.hits], label
+    for a, b in zip(fast.hits, slow.hits):
+        assert math.isclose(a.score, b.score, rel_tol=1e-9, abs_tol=1e-9), (label, a.ref, a.score, b.score)
+    # The same documents in the same order, except that documents whose scores differ only by float
+    # rounding (summed in a different order) may swap: compare each run of tied scores as a set,
+    # and not the last run on the page (it may continue on the next page, differently cut).
+    runs_fast, runs_slow = _tie_runs(fast.hits), _tie_runs(slow.hits)
+    assert len(runs_fast) == len(runs_slow), label
+    for rf, rs in list(zip(runs_fast, runs_slow))[:-1]:
+        assert rf == rs, label
+    by_ref = {h.ref: h for h in slow.hits}
+    for h in fast.hits:
+        if h.ref in by_ref:
+            assert h.highlights == by_ref[h.ref].highlights, label
+
+
+def _tie_runs(hits) -> list[set[str]]:
+    runs: list[set[str]] = []
+    last = None
+    for h in hits:
+        if last is None or not math.isclose(h.score, last, rel_tol=1e-9, abs_tol=1e-9):
+            runs.append(set())
+        runs[-1].add(h.ref)
+        last = h.score
+    return runs
+
+
+def _compare(ix: SearchIndex) -> None:
+    ix.strict_fast = True
+    for q, opts in _variants():
+        kwargs = {"limit": 20, **opts}
+        ix.fast = True
+        fast = ix.search(q, **kwargs)
+        ix.fast = False
+        slow = ix.search(q, **kwargs)
+        _same(fast, slow, f"{q!r} {opts}")
+    for it in load_eval()["items"][:40]:
+        ix.fast = True
+        fast = ix.similar(item_text(it), limit=5, exclude_refs=[it["id"]])
+        ix.fast = False
+        slow = ix.similar(item_text(it), limit=5, exclude_refs=[it["id"]])
+        assert [(h.ref, h.score) for h in fast] == [(h.ref, h.score) for h in slow], it["id"]
+    ix.fast = True
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return _docs()
+
+
+def test_fast_path_matches_whoosh_single_segment(tmp_path, docs):
+    ix = SearchIndex.open_or_create(tmp_path / "ix")
+    try:
+        ix.rebuild(docs)
+        _compare(ix)
+    finally:
+        ix.close()
+
+
+def test_fast_path_matches_whoosh_with_segments_and_deletions(tmp_path, docs):
+    ix = SearchIndex.open_or_create(tmp_path / "ix")
+    try:
+        ix.rebuild(docs[:200])
+        ix.upsert(docs[200:330])
+        ix.upsert([{**d, "body": d["body"] + " edited"} for d in docs[5:40:3]])  # deletes + re-adds
+        ix.upsert(docs[330:])
+        ix.delete([d["ref"] for d in docs[100:120]])
+        assert len(ix._get_searcher().reader().leaf_readers()) > 1
+        _compare(ix)
+    finally:
+        ix.close()
+
+
+def test_fast_path_survives_commits(tmp_path, docs):
+    """Caches are per segment and per searcher: results follow upserts and deletes at once."""
+    ix = SearchIndex.open_or_create(tmp_path / "ix")
+    try:
+        ix.rebuild(docs[:50])
+        before = ix.search("case note lost", limit=50).total
+        ix.upsert([{"ref": "NEW1", "body": "my case note was lost again"}])
+        assert "NEW1" in [h.ref for h in ix.search("case note lost", limit=100).hits]
+        assert ix.search("case note lost", limit=50).total == before + 1
+        ix.delete(["NEW1"])
+        assert "NEW1" not in [h.ref for h in ix.search("case note lost", limit=100).hits]
+        assert ix.search("case note lost", limit=50).total == before
+        ix.rebuild([{"ref": "ONLY", "body": "a lost case note"}])
+        res = ix.search("case note lost")
+        assert [h.ref for h in res.hits] == ["ONLY"] and res.total == 1
+        assert res.facets["doc_kind"] == {"feedback": 1}
+    finally:
+        ix.close()
