@@ -94,7 +94,7 @@ class CommentService:
         try:
             target = self._target(record_type, ref)
             if getattr(target, "hidden_from_readers", False) and not actor.is_triage:
-                # Restricted or held feedback is for business support and admins only (as FeedbackService.get).
+                # Restricted or held feedback: business support and admins only (as FeedbackService.get).
                 raise Forbidden("Only business support and administrators can see this feedback")
             comment = Comment(author_id=actor.id, visibility=kind.value, body=text)
             if isinstance(target, Issue):
@@ -118,12 +118,6 @@ class CommentService:
             self.session.rollback()
             raise
         return comment
-
-    def on_issue(self, issue: Issue, viewer: User | None) -> list[Comment]:
-        comments = self.session.scalars(
-            sa.select(Comment).where(Comment.issue_id == issue.id).order_by(Comment.created_at, Comment.id)
-        )
-        return visible_to(list(comments), viewer)
 
     def _target(self, record_type: str, ref: str) -> Feedback | Issue:
         if record_type == "issue":

@@ -29,6 +29,7 @@ the synonym set and looks it up in a process-wide registry (:func:`set_synonyms`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -78,6 +79,29 @@ def light_norm(word: str) -> str:
     if len(w) >= 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
         return w[:-1]
     return w
+
+
+# light_norm / surface_norm of the words seen so far (a bounded vocabulary in practice; the caches
+# are simply dropped if they ever grow past _NORM_CACHE_MAX words)
+_LIGHT: dict[str, str] = {}
+_SURFACE: dict[str, str] = {}
+_NORM_CACHE_MAX = 200_000
+
+
+def _light_cached(word: str) -> str:
+    got = light_norm(word)
+    if len(_LIGHT) >= _NORM_CACHE_MAX:
+        _LIGHT.clear()
+    _LIGHT[word] = got
+    return got
+
+
+def _surface_cached(word: str) -> str:
+    got = surface_norm(word)
+    if len(_SURFACE) >= _NORM_CACHE_MAX:
+        _SURFACE.clear()
+    _SURFACE[word] = got
+    return got
 
 
 def surface_norm(word: str) -> str:
@@ -452,53 +476,92 @@ class ConceptFilter(Filter):
 
     def __call__(self, tokens):
         syn = get_synonyms(self.synonyms_name)
-        toks = []
+        # Read the whole upstream stream first (a multi-word phrase needs look-ahead), keeping only
+        # what we need; then yield ONE token object, updated for each output token, as Whoosh's own
+        # tokenizers do (every consumer copies a token it wants to keep).  This is several times
+        # faster than copying a Token per word.
+        texts: list[str] = []
+        spans: list[tuple[int, int, int]] = []  # (startchar, endchar, pos); -1 when not recorded
+        tok = None
+        chars = positions = False
         for t in tokens:
-            u = _UNIT_RE.match(t.text)
-            if u:  # "5mb" -> "5" "mb"
-                a = t.copy()
-                a.text = u.group(1)
-                b = t.copy()
-                b.text = u.group(2)
-                if getattr(t, "chars", False):
-                    a.endchar = t.startchar + len(u.group(1))
-                    b.startchar = a.endchar
-                toks.extend([a, b])
+            if tok is None:
+                tok = t
+                chars = bool(getattr(t, "chars", False))
+                positions = bool(getattr(t, "positions", False))
+            text = t.text
+            start = t.startchar if chars else -1
+            pos = t.pos if positions else -1
+            if text[:1].isdigit() and (u := _UNIT_RE.match(text)):  # "5mb" -> "5" "mb"
+                num = u.group(1)
+                texts.append(num)
+                texts.append(u.group(2))
+                if chars:
+                    spans.append((start, start + len(num), pos))
+                    spans.append((start + len(num), t.endchar, pos))
+                else:
+                    spans.append((-1, -1, pos))
+                    spans.append((-1, -1, pos))
             else:
-                toks.append(t.copy())
-        norms = [light_norm(t.text) for t in toks]
+                texts.append(text)
+                spans.append((start, t.endchar if chars else -1, pos))
+        if tok is None:
+            return
+        boost = tok.boost  # the tokenizer gives every token the same boost
+        original_boost = boost * self.original_boost
+        norms = [_LIGHT.get(w) or _light_cached(w) for w in texts]
+        n = len(texts)
         i = 0
-        n = len(toks)
         group_id = 0
+        match = syn.match
         while i < n:
-            m = syn.match(norms, i) if norms[i] else None
+            m = match(norms, i) if norms[i] else None
             if m is None:
-                t = toks[i]
-                t.text = surface_norm(t.text)
-                t.concept = False
-                t.group = None
-                if t.text:
-                    yield t
+                text = _SURFACE.get(texts[i]) or _surface_cached(texts[i])
+                if text:
+                    tok.text = text
+                    tok.concept = False
+                    tok.group = None
+                    tok.boost = boost
+                    tok.stopped = False
+                    start, end, pos = spans[i]
+                    if chars:
+                        tok.startchar = start
+                        tok.endchar = end
+                    if positions:
+                        tok.pos = pos
+                    yield tok
                 i += 1
                 continue
             length, ctoken = m
-            first = toks[i]
-            c = first.copy()
-            c.text = ctoken
-            c.concept = True
-            c.group = group_id
-            c.boost = first.boost
-            if getattr(first, "chars", False):
-                c.endchar = toks[i + length - 1].endchar
-            yield c
+            start, _, pos = spans[i]
+            tok.text = ctoken
+            tok.concept = True
+            tok.group = group_id
+            tok.boost = boost
+            tok.stopped = False
+            if chars:
+                tok.startchar = start
+                tok.endchar = spans[i + length - 1][1]
+            if positions:
+                tok.pos = pos
+            yield tok
             if length > 1:
-                for t in toks[i : i + length]:
-                    t.text = surface_norm(t.text)
-                    t.concept = False
-                    t.group = group_id
-                    t.boost = t.boost * self.original_boost
-                    if t.text:
-                        yield t
+                for j in range(i, i + length):
+                    text = _SURFACE.get(texts[j]) or _surface_cached(texts[j])
+                    if text:
+                        tok.text = text
+                        tok.concept = False
+                        tok.group = group_id
+                        tok.boost = original_boost
+                        tok.stopped = False
+                        start, end, pos = spans[j]
+                        if chars:
+                            tok.startchar = start
+                            tok.endchar = end
+                        if positions:
+                            tok.pos = pos
+                        yield tok
             group_id += 1
             i += length
 
@@ -558,19 +621,36 @@ class AnalysedTerm:
 
 
 _ANALYZERS: dict[tuple[str, float], object] = {}
+ANALYSE_CACHE_SIZE = 4096  # recent texts whose analysis is kept (query words, top documents, candidates)
+_CACHEABLE_CHARS = 4000
 
 
 def analyse(text: str, synonyms_name: str = "default", original_boost: float = 0.5) -> list[AnalysedTerm]:
-    """Run the domain analyzer over ``text`` and return the terms (stop words removed)."""
+    """Run the domain analyzer over ``text`` and return the terms (stop words removed).
+
+    Recent results are cached (the same documents come back as top results, similar-item candidates
+    and pseudo-relevance feedback again and again); the cache is keyed by the synonym set in use, so
+    an admin's change to the synonyms takes effect at once."""
+    text = text or ""
+    if len(text) > _CACHEABLE_CHARS:
+        return list(_analyse(text, synonyms_name, original_boost))
+    return list(_analyse_cached(text, synonyms_name, original_boost, get_synonyms(synonyms_name)))
+
+
+def _analyse(text: str, synonyms_name: str, original_boost: float) -> tuple[AnalysedTerm, ...]:
     key = (synonyms_name, original_boost)
     an = _ANALYZERS.get(key)
     if an is None:
         an = _ANALYZERS.setdefault(key, domain_analyzer(synonyms_name, original_boost))
-    out = []
-    for t in an(text or "", chars=True, positions=True, mode="query"):
-        out.append(AnalysedTerm(t.text, bool(getattr(t, "concept", False)), getattr(t, "group", None),
-                                float(t.boost), t.startchar, t.endchar))
-    return out
+    return tuple(AnalysedTerm(t.text, bool(getattr(t, "concept", False)), getattr(t, "group", None),
+                              float(t.boost), t.startchar, t.endchar)
+                 for t in an(text, chars=True, positions=True, mode="query"))
+
+
+@functools.lru_cache(maxsize=ANALYSE_CACHE_SIZE)
+def _analyse_cached(text: str, synonyms_name: str, original_boost: float, synonyms: Synonyms) -> tuple[AnalysedTerm, ...]:
+    # ``synonyms`` (compared by identity) is only part of the cache key: _analyse looks it up itself
+    return _analyse(text, synonyms_name, original_boost)
 
 
 def iter_words(text: str) -> Iterator[str]:

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import highlight as wh_highlight
+from whoosh.analysis import Token
 from whoosh import index as wh_index
 from whoosh import query as Q
 from whoosh import scoring, sorting, writing
@@ -547,7 +548,7 @@ class _View:
         self._filters: dict = {}
         self._facets: dict[str, dict[str, int]] = {}
         self._dates: list[int] | None = None
-        self.doc_cache = _LRU(4000)  # docnum -> stored fields / analysed text (see SearchIndex)
+        self.fuzzy: dict = {}  # (word, stem, synonyms) -> typo expansions (SearchIndex._fuzzy)
 
     # -- statistics ---------------------------------------------------------------------------
     def df(self, fieldname: str, text: Any) -> int:
@@ -610,7 +611,8 @@ class _View:
         return self._term_bits.put(key, got, (got.bit_length() >> 3) + 64)
 
     def accumulate(self, leaves: Sequence[tuple[str, str, float]], coord: float | None = None,
-                   acc: dict[int, float] | None = None, only_existing: bool = False) -> dict[int, float]:
+                   acc: dict[int, float] | None = None, only_existing: bool = False,
+                   track: tuple[float, set[int]] | None = None) -> dict[int, float]:
         """Add the scores of an OR of weighted terms to ``acc`` (docnum -> score).
 
         With ``coord`` (the OR's ``scale``) Whoosh's coordination bonus is applied as Whoosh's
@@ -618,7 +620,10 @@ class _View:
         ``m`` the number of matching terms and ``T`` the number of query terms present in the
         segment.  Written as a sum over the matching terms, each term adds ``a * w * s + c`` and
         the first one only ``a * w * s`` (a = (T-1)/T, c = a/(T-scale)**2), so it is folded into
-        the accumulation: no second pass over the documents."""
+        the accumulation: no second pass over the documents.
+
+        ``track = (threshold, found)``: add to ``found`` every document whose score reaches
+        ``threshold`` (scores only grow, so the final top N can be picked from ``found``)."""
         if acc is None:
             acc = {}
         data = [(self.term(f, t), w) for f, t, w in leaves]
@@ -656,6 +661,14 @@ class _View:
                     v = get(d)
                     if v is not None:
                         acc[d] = v + s * mult
+            elif track is not None and bonus is None:
+                threshold, found = track
+                add = found.add
+                for d, s in zip(ids, scores):
+                    v = get(d, 0.0) + s * mult
+                    acc[d] = v
+                    if v >= threshold:
+                        add(d)
             elif bonus is None:
                 for d, s in zip(ids, scores):
                     acc[d] = get(d, 0.0) + s * mult
@@ -664,6 +677,13 @@ class _View:
                     v = get(d)
                     acc[d] = s * mult if v is None else v + s * mult + bonus
         return acc
+
+    def close_terms(self, fieldname: str, word: str, maxdist: int) -> set[str]:
+        """Index terms within ``maxdist`` edits of ``word`` (same first letter), all segments."""
+        found: set[str] = set()
+        for leaf, _, seg in self.parts:
+            found.update(self.owner._close_terms(leaf, seg, fieldname, word, maxdist))
+        return found
 
     def union(self, leaves: Iterable[tuple[str, str, float]]) -> int:
         bits = 0
@@ -762,11 +782,7 @@ class _View:
             docs = heapq.nsmallest(n, _positions(match), key=lambda d: (-dates[d], d))
         else:
             ok = self.ok_bytes(match)
-            streams = []
-            for leaf, offset, seg in self.parts:
-                order = seg.date_order(leaf)
-                streams.append(((-dates[d + offset], d + offset) for d in order) if offset else
-                               ((-dates[d], d) for d in order))
+            streams = [_date_stream(seg.date_order(leaf), offset, dates) for leaf, offset, seg in self.parts]
             docs = []
             for _, d in heapq.merge(*streams) if len(streams) > 1 else streams[0]:
                 if ok[d >> 3] >> (d & 7) & 1:
@@ -774,6 +790,29 @@ class _View:
                     if len(docs) >= n:
                         break
         return [(d, float(-dates[d])) for d in docs]
+
+
+def _date_stream(order: list[int], offset: int, dates: list[int]) -> Iterable[tuple[int, int]]:
+    """(sort key, global docnum) of one segment's documents, newest first."""
+    for d in order:
+        d += offset
+        yield -dates[d], d
+
+
+_FRAGMENT_SCORER = wh_highlight.BasicFragmentScorer()
+
+
+def _replay_tokens(tokens: Iterable[tuple[str, int, int, float]], terms: frozenset[str]):
+    """Kept highlighting tokens as the token stream ``highlight()`` would make (one Token object,
+    updated per token, with ``matched`` set as ``set_matched_filter`` does)."""
+    t = Token(positions=False, chars=True, removestops=False, mode="query")
+    for text, start, end, boost in tokens:
+        t.text = text
+        t.startchar = start
+        t.endchar = end
+        t.boost = boost
+        t.matched = text in terms
+        yield t
 
 
 def _whoosh_search(searcher, q: Q.Query, **kwargs):
@@ -848,8 +887,6 @@ class SearchIndex:
         self._weighting = scoring.BM25F(
             B=self.config.bm25_b, K1=self.config.bm25_k1
         )
-        self._formatter = wh_highlight.HtmlFormatter(tagname="mark", classname="search-match", termclass="t",
-                                                     between=" … ")
         self._fragmenter = wh_highlight.ContextFragmenter(maxchars=240, surround=60)
         self._whole = wh_highlight.WholeFragmenter()
         self._hl_analyzer = domain_analyzer(synonyms_name)
@@ -862,7 +899,8 @@ class SearchIndex:
         self.bits_cache_bytes = 16_000_000  # per searcher: term bitsets of multi-segment indexes
         self._segments: dict[str, _Segment] = {}
         self._postings_cache = _LRU(self.postings_cache_postings * 17)
-        self._fuzzy_cache = _LRU(2000)
+        self._fuzzy_cache = _LRU(20000)  # close terms per segment, close synonym variants
+        self._hl_cache = _LRU(4000)  # text -> highlighting tokens
 
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod
@@ -1057,6 +1095,7 @@ class SearchIndex:
         if gone:
             dropped = set(gone)
             self._postings_cache.discard_where(lambda key: key[0] in dropped)
+            self._fuzzy_cache.discard_where(lambda key: key[0] in dropped)
 
     def _postings(self, leaf, seg: _Segment, fieldname: str, text: Any) -> _Postings | None:
         key = (seg.id, fieldname, text)
@@ -1088,32 +1127,33 @@ class SearchIndex:
         return self._view(searcher).df("content", term)
 
     def _fuzzy(self, searcher, surface: str, stem: str) -> list[tuple[str, float]]:
-        """Close index terms for a word that isn't in the index: [(term, weight)]."""
+        """Close index terms for a word that isn't in the index: [(term, weight)].
+
+        Cached: per searcher (the answer), per segment (the close terms of its lexicon, which
+        never changes: Whoosh's ``terms_within`` costs 5-50 ms on a 100,000-document index), and
+        per synonym list (the close synonym variants)."""
         if len(surface) < 4 or not surface.isalpha():
             return []
-        maxdist = 2 if len(surface) >= 7 else 1
-        r = searcher.reader()
-        found: dict[str, int] = {}
-        for fname in ("content",):
-            for cand in (stem, surface):
-                try:
-                    for t in r.terms_within(fname, cand, maxdist, prefix=1):
-                        if t != stem:
-                            d = _edit_distance(cand, t)
-                            found[t] = min(found.get(t, 99), d)
-                except Exception:  # noqa: BLE001 - a lexicon quirk must not break a search
-                    continue
-        # close synonym variants ("spelchek" -> spellcheck, "chronolgy" -> chronology)
+        view = self._view(searcher)
         syn = get_synonyms(self.synonyms_name)
-        for token, variants in syn.concepts().items():
-            for v in variants:
-                if " " in v or abs(len(v) - len(surface)) > maxdist or v[:1] != surface[:1]:
-                    continue
-                d = _edit_distance(surface, v.lower())
-                if d <= maxdist:
-                    found[token] = min(found.get(token, 99), d)
-        if not found:
-            return []
+        key = (surface, stem, syn)
+        got = view.fuzzy.get(key)
+        if got is not None:
+            return got
+        maxdist = 2 if len(surface) >= 7 else 1
+        found: dict[str, int] = {}
+        for cand in (stem, surface):
+            try:
+                close = view.close_terms("content", cand, maxdist)
+            except Exception:  # noqa: BLE001 - a lexicon quirk must not break a search
+                continue
+            for t in close:
+                if t != stem:
+                    d = _edit_distance(cand, t)
+                    found[t] = min(found.get(t, 99), d)
+        # close synonym variants ("spelchek" -> spellcheck, "chronolgy" -> chronology)
+        for token, d in self._close_variants(syn, surface, maxdist):
+            found[token] = min(found.get(token, 99), d)
         scored = []
         for t, d in found.items():
             df = self._lexicon_df(searcher, t)
@@ -1122,7 +1162,35 @@ class SearchIndex:
             scored.append((d, -df, t))
         scored.sort()
         best = scored[:3]
-        return [(t, self.config.fuzzy_weight / max(1, d)) for d, _, t in best]
+        got = [(t, self.config.fuzzy_weight / max(1, d)) for d, _, t in best]
+        if len(view.fuzzy) > 5000:
+            view.fuzzy.clear()
+        view.fuzzy[key] = got
+        return got
+
+    def _close_variants(self, syn: analysis.Synonyms, surface: str, maxdist: int) -> list[tuple[str, int]]:
+        """(concept token, edit distance) of the synonym variants within ``maxdist`` of ``surface``."""
+        key = ("variants", syn, surface, maxdist)
+        got = self._fuzzy_cache.get(key)
+        if got is None:
+            got = []
+            for token, variants in syn.concepts().items():
+                for v in variants:
+                    if " " in v or abs(len(v) - len(surface)) > maxdist or v[:1] != surface[:1]:
+                        continue
+                    d = _edit_distance(surface, v.lower())
+                    if d <= maxdist:
+                        got.append((token, d))
+            got = self._fuzzy_cache.put(key, got)
+        return got
+
+    def _close_terms(self, leaf, seg: _Segment, fieldname: str, word: str, maxdist: int) -> list[str]:
+        """``terms_within(fieldname, word, maxdist, prefix=1)`` of one segment (cached)."""
+        key = (seg.id, fieldname, word, maxdist)
+        got = self._fuzzy_cache.get(key)
+        if got is None:
+            got = self._fuzzy_cache.put(key, list(leaf.terms_within(fieldname, word, maxdist, prefix=1)))
+        return got
 
     def _units(self, searcher, text: str, fuzzy: bool = True) -> list[tuple[list[tuple[str, float]], str]]:
         """Analyse free text into scoring units: [([(term, weight), ...], label)] where each unit's
@@ -1436,24 +1504,36 @@ class SearchIndex:
         else:
             leaves, coord = plan
             acc = view.accumulate(leaves, coord)
-            union = view.union(leaves)
+            match = view.union(leaves) & ok
             cfg = self.config
-            if cfg.prf_docs and cfg.prf_weight > 0 and len(qterms) >= cfg.prf_min_query_terms:
-                first_ok = union & ok
-                first = view.best(acc, cfg.prf_docs, first_ok, first_ok.bit_count())
-                exp = self._prf_terms(searcher, [dn for dn, _ in first], qterms)
-                if exp:
-                    wsum = sum(w for _, w in exp)
-                    scale = cfg.prf_weight * max(1, len(qterms)) / wsum
-                    exp_leaves = _leaves(Q.Or([self._field_terms(t, w * scale, ("content",)) for t, w in exp]))
-                    if cfg.prf_restrict:
-                        view.accumulate(exp_leaves, acc=acc, only_existing=True)
-                    else:
-                        view.accumulate(exp_leaves, acc=acc)
-                        union |= view.union(exp_leaves)
-            match = union & ok
+            prf = cfg.prf_docs and cfg.prf_weight > 0 and len(qterms) >= cfg.prf_min_query_terms
+            # the best `want` by the query alone (the first `prf_docs` of them feed PRF)
+            core_top = view.best(acc, max(want, cfg.prf_docs) if prf else want, match, match.bit_count())
+            ranked = core_top[:want]
+            exp = self._prf_terms(searcher, [dn for dn, _ in core_top[:cfg.prf_docs]], qterms) if prf else []
+            if exp:
+                wsum = sum(w for _, w in exp)
+                scale = cfg.prf_weight * max(1, len(qterms)) / wsum
+                exp_leaves = _leaves(Q.Or([self._field_terms(t, w * scale, ("content",)) for t, w in exp]))
+                if cfg.prf_restrict:
+                    view.accumulate(exp_leaves, acc=acc, only_existing=True)
+                    ranked = view.best(acc, want, match, match.bit_count())
+                elif len(ranked) < want:  # fewer matches than places: rank them all
+                    view.accumulate(exp_leaves, acc=acc)
+                    match |= view.union(exp_leaves) & ok
+                    ranked = view.best(acc, want, match, match.bit_count())
+                else:
+                    # Expansion only adds to scores, so the final top `want` all score at least
+                    # the `want`-th score by the query alone: only documents that reach it (or were
+                    # already there) can be in it -- no second pass over every match.
+                    found: set[int] = set()
+                    view.accumulate(exp_leaves, acc=acc, track=(ranked[-1][1], found))
+                    match |= view.union(exp_leaves) & ok
+                    allowed = view.ok_bytes(match)
+                    found.update(dn for dn, _ in ranked)
+                    best = sorted((-acc[d], d) for d in found if allowed[d >> 3] >> (d & 7) & 1)
+                    ranked = [(d, -s) for s, d in best[:want]]
             total = match.bit_count()
-            ranked = view.best(acc, want, match, total)
         facets = {}
         for f in FACET_FIELDS:
             counts = {}
@@ -1485,18 +1565,35 @@ class SearchIndex:
         return hit
 
     def _highlights(self, stored: Mapping[str, Any], terms: frozenset[str]) -> dict[str, str]:
+        """Whoosh's ``highlight()`` (same fragments, same HTML), with each text's tokens analysed
+        once and kept (an LRU of recent texts), and fields with no matching word skipped."""
         out = {}
-        an = self._hl_analyzer
         for f in TEXT_FIELDS:
             text = stored.get(f) or ""
             if not text:
                 continue
+            tokens, words = self._hl_tokens(text)
+            if terms.isdisjoint(words):
+                continue  # no fragment could score: Whoosh returns ""
             frag = self._whole if (f == "title" or len(text) <= 300) else self._fragmenter
-            self._formatter.clean()
-            html = wh_highlight.highlight(text, terms, an, frag, self._formatter, top=2, minscore=1)
+            formatter = wh_highlight.HtmlFormatter(tagname="mark", classname="search-match", termclass="t",
+                                                   between=" … ")  # per call: it counts terms as it goes
+            fragments = frag.fragment_tokens(text, _replay_tokens(tokens, terms))
+            fragments = wh_highlight.top_fragments(fragments, 2, _FRAGMENT_SCORER, wh_highlight.FIRST, 1)
+            html = formatter(text, fragments)
             if html:
                 out[f] = html
         return out
+
+    def _hl_tokens(self, text: str) -> tuple[tuple[tuple[str, int, int, float], ...], frozenset[str]]:
+        """The highlighting analysis of ``text`` (stop words kept): ((text, start, end, boost), ...)."""
+        key = (get_synonyms(self.synonyms_name), text)
+        got = self._hl_cache.get(key)
+        if got is None:
+            tokens = tuple((t.text, t.startchar, t.endchar, t.boost)
+                           for t in self._hl_analyzer(text, chars=True, mode="query", removestops=False))
+            got = self._hl_cache.put(key, (tokens, frozenset(t[0] for t in tokens)), 1)
+        return got
 
     # -- similar --------------------------------------------------------------------------------
     def similar(
