@@ -346,7 +346,8 @@ def markdown(report: dict) -> str:
         f"({report['data']['database_bytes'] / 1e6:.1f} MB database); {report['data']['feedback_items_at_end']:,} "
         f"after the submissions. Server: uvicorn, {config['workers']} workers, no access log; "
         f"load generator on the same machine ({config['seconds']} s per run after a {config['warmup_seconds']} s "
-        f"warm-up, closed loop, keep-alive). Medians of {config['repeats']} repeats; [min–max] over repeats.",
+        f"warm-up, keep-alive; N clients = closed loop, open R/s = open loop). "
+        f"Medians of {config['repeats']} repeats; [min–max] over repeats.",
     ]
     if config.get("app") != "feedback_portal.app:create_app_from_env" or config.get("portal_env"):
         lines.append(f"Portal variant: {config['app']} {' '.join(config.get('portal_env') or [])}".rstrip())
@@ -561,8 +562,8 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(report)
     (RESULTS / f"intake-{stamp}.json").write_text(json.dumps(report, indent=2))
     (RESULTS / f"intake-{stamp}.md").write_text(text + "\n")
-    shutil.copy(RESULTS / f"intake-{stamp}.json", RESULTS / "latest.json")
-    shutil.copy(RESULTS / f"intake-{stamp}.md", RESULTS / "latest.md")
+    shutil.copy(RESULTS / f"intake-{stamp}.json", RESULTS / "intake-latest.json")
+    shutil.copy(RESULTS / f"intake-{stamp}.md", RESULTS / "intake-latest.md")
     print()
     print(text)
     print(f"\nWrote {RESULTS / f'intake-{stamp}.json'} ({report['duration_seconds']} s)")

@@ -12,6 +12,7 @@ A vector has two parts:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -31,14 +32,23 @@ class TermStats:
     doc_count: int
     df: Callable[[str], int]
     gram_df: Callable[[str], int] | None = None
+    # idf of the terms and grams seen so far (one TermStats weighs many vectors over the same terms)
+    _idf: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+    _gram_idf: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
 
     def idf(self, term: str) -> float:
-        return math.log(1.0 + self.doc_count / (1.0 + self.df(term))) ** IDF_POWER
+        got = self._idf.get(term)
+        if got is None:
+            got = self._idf[term] = math.log(1.0 + self.doc_count / (1.0 + self.df(term))) ** IDF_POWER
+        return got
 
     def gram_idf(self, gram: str) -> float:
         if self.gram_df is None:
             return 1.0
-        return math.log(1.0 + self.doc_count / (1.0 + self.gram_df(gram)))
+        got = self._gram_idf.get(gram)
+        if got is None:
+            got = self._gram_idf[gram] = math.log(1.0 + self.doc_count / (1.0 + self.gram_df(gram)))
+        return got
 
 
 @dataclass
@@ -61,6 +71,19 @@ def raw_terms(text: str, synonyms_name: str = "default", original_weight: float 
 
 
 def raw_grams(text: str, n: int = GRAM_N) -> Counter:
+    """Character n-gram counts of the content words.  Recent texts are cached (the same documents
+    come back as similar-item candidates again and again): treat the Counter as read-only."""
+    if len(text) > 4000:
+        return _raw_grams(text, n)
+    return _raw_grams_cached(text, n)
+
+
+@functools.lru_cache(maxsize=4096)
+def _raw_grams_cached(text: str, n: int) -> Counter:
+    return _raw_grams(text, n)
+
+
+def _raw_grams(text: str, n: int) -> Counter:
     g: Counter = Counter()
     for w in iter_words(text):
         if len(w) < 3 or w in STOP_WORDS or w.isdigit():
@@ -76,10 +99,17 @@ def raw_grams(text: str, n: int = GRAM_N) -> Counter:
 
 def weigh(tf: Counter, grams: Counter, stats: TermStats, module: str | None = None,
           module_weight: float = MODULE_WEIGHT) -> Vec:
-    words = {t: (1.0 + math.log(c) if c >= 1 else c) * stats.idf(t) for t, c in tf.items()}
+    idf_of = stats._idf.get
+    idf = stats.idf
+    words = {t: (1.0 + math.log(c) if c >= 1 else c) * (idf_of(t) or idf(t)) for t, c in tf.items()}
     if module and module_weight > 0:
         words["module=" + module] = module_weight
-    gw = {g: (1.0 + math.log(c)) * stats.gram_idf(g) for g, c in grams.items()}
+    if stats.gram_df is None:
+        gw = {g: (1.0 + math.log(c)) * 1.0 for g, c in grams.items()}
+    else:
+        gidf_of = stats._gram_idf.get
+        gidf = stats.gram_idf
+        gw = {g: (1.0 + math.log(c)) * (gidf_of(g) or gidf(g)) for g, c in grams.items()}
     return Vec(
         words,
         gw,
