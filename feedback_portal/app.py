@@ -98,10 +98,10 @@ def create_app(settings: Settings) -> Litestar:
     def dispose_engine() -> None:
         engine.dispose()
 
-    def wake_indexer_after_writes(request: Request) -> None:
-        # In-process writes are indexed at once; other processes' writes within the poll interval.
+    def wake_mailer_after_writes(request: Request) -> None:
+        # The search indexer is not woken per write: its 0.5 s poll indexes a burst of submissions in
+        # one commit (a Whoosh commit per submission cost more than the submission itself).
         if request.method not in {"GET", "HEAD", "OPTIONS"}:
-            background.wake()
             mailer.wake()  # a write may have queued emails (notify_contributors)
 
     app = Litestar(
@@ -158,7 +158,6 @@ def create_app(settings: Settings) -> Litestar:
             Exception: _unexpected_error,
         },
         request_max_body_size=settings.upload_max_files * settings.upload_max_bytes + 2 * 1024 * 1024,
-        after_response=wake_indexer_after_writes,
         on_startup=[start_indexer, start_mailer],
         on_shutdown=[stop_indexer, stop_mailer, dispose_engine],
         debug=settings.debug,

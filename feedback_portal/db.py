@@ -59,8 +59,9 @@ def make_engine(database_url: str) -> sa.Engine:
             database_url,
             connect_args={"check_same_thread": False, "timeout": 15},
             pool_size=20,
-            max_overflow=30,
-            pool_timeout=10,
+            # Never make a thread wait for a connection: a waiting handler can hold up the clean-up
+            # of the very sessions it waits for. SQLite serialises writers itself (busy_timeout).
+            max_overflow=-1,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate_on_write)

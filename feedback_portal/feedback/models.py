@@ -72,7 +72,14 @@ class Feedback(Base):
         back_populates="feedback", order_by="Comment.created_at", lazy="selectin"
     )
 
-    __table_args__ = (sa.Index("ix_feedback_submitted_at_id", "submitted_at", "id"),)
+    # The list pages filter on one column and show the newest first: these indexes serve both at once.
+    __table_args__ = (
+        sa.Index("ix_feedback_submitted_at_id", "submitted_at", "id"),
+        sa.Index("ix_feedback_module_submitted_at_id", "module", "submitted_at", "id"),
+        sa.Index("ix_feedback_kind_submitted_at_id", "kind", "submitted_at", "id"),
+        sa.Index("ix_feedback_impact_submitted_at_id", "impact", "submitted_at", "id"),
+        sa.Index("ix_feedback_team_id_submitted_at_id", "team_id", "submitted_at", "id"),
+    )
 
     @property
     def hidden_from_readers(self) -> bool:

@@ -194,3 +194,33 @@ def test_highlights_match_whoosh_highlight(tmp_path):
             assert ix._highlights(stored, terms) == expected, n  # from the cache
     finally:
         ix.close()
+
+
+def test_writer_length_column_shortcut_changes_nothing(tmp_path, docs, monkeypatch):
+    """The commit shortcut (remembering which fields have no length column) writes the same index."""
+    import feedback_portal.search.engine as engine
+
+    def build(path, shortcut: bool):
+        if not shortcut:
+            monkeypatch.setattr(engine, "_remember_missing_length_columns", lambda writer: None)
+        ix = SearchIndex.open_or_create(path)
+        ix.rebuild(docs[:150])
+        ix.upsert(docs[150:200])
+        monkeypatch.undo()
+        return ix
+
+    a, b = build(tmp_path / "a", True), build(tmp_path / "b", False)
+    try:
+        sa, sb = a._get_searcher(), b._get_searcher()
+        assert sa.doc_count_all() == sb.doc_count_all()
+        for f in ("content", "replies"):
+            assert sa.field_length(f) == sb.field_length(f)
+            assert [sa.doc_field_length(d, f) for d in range(sa.doc_count_all())] == \
+                   [sb.doc_field_length(d, f) for d in range(sb.doc_count_all())]
+        for q in QUERIES[:20]:
+            ra, rb = a.search(q, limit=30), b.search(q, limit=30)
+            assert [(h.ref, h.score) for h in ra.hits] == [(h.ref, h.score) for h in rb.hits]
+            assert ra.total == rb.total and ra.facets == rb.facets
+    finally:
+        a.close()
+        b.close()
