@@ -158,6 +158,7 @@ def create_app(settings: Settings) -> Litestar:
             Exception: _unexpected_error,
         },
         request_max_body_size=settings.upload_max_files * settings.upload_max_bytes + 2 * 1024 * 1024,
+        after_response=wake_mailer_after_writes,
         on_startup=[start_indexer, start_mailer],
         on_shutdown=[stop_indexer, stop_mailer, dispose_engine],
         debug=settings.debug,
