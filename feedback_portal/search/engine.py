@@ -345,7 +345,8 @@ def _doc_fields(doc: Mapping[str, Any] | Any) -> dict[str, Any]:
 # * postings are read once per segment, whole blocks at a time, and kept (bounded LRU); Whoosh
 #   segments never change except for deletions, so this survives commits;
 # * BM25F scores per (term, document) are computed once per searcher with Whoosh's formula and
-#   statistics (idf over all segments, the byte-coded field lengths), so scores are Whoosh's;
+#   statistics (idf over all segments, the byte-coded field lengths), so scores are Whoosh's (as its
+#   matchers compute them without the two score-changing shortcuts described at _whoosh_search);
 # * a query's score is accumulated term by term into a dict (the coordination bonus of the query's
 #   top-level OR folded in per posting), and the top N is picked with a threshold pass;
 # * filters, masks, deletions, ``total`` and facet counts are big-integer bitsets: a filter is a
@@ -468,12 +469,13 @@ class _Postings:
 
 
 class _Segment:
-    """What we keep about one Whoosh segment (its documents never change; only deletions do)."""
+    """What we keep about one Whoosh segment (its documents never change; only deletions do).
+    ``io_lock``: held while reading the segment's files (see SearchIndex._io_lock)."""
 
-    def __init__(self, leaf):
+    def __init__(self, leaf, io_lock):
+        self.io = io_lock
         self.id = leaf.segment().segment_id()
         self.doccount = leaf.doc_count_all()
-        self.lock = threading.Lock()
         self._lengths: dict[str, bytes] = {}
         self._id_postings: dict[tuple[str, Any], tuple[array, int] | None] = {}
         self._facets: dict[str, dict[str, int]] = {}
@@ -484,22 +486,28 @@ class _Segment:
         """The byte-coded length of ``fieldname`` in every document (Whoosh's length column)."""
         got = self._lengths.get(fieldname)
         if got is None:
-            try:
-                reader = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-                got = bytes(reader) if reader is not None else bytes(self.doccount)
-            except Exception:  # noqa: BLE001 - another codec: ask document by document
-                got = bytes(length_to_byte(leaf.doc_field_length(d, fieldname, 0) or 0)
-                            for d in range(self.doccount))
-            if len(got) != self.doccount:
-                got = bytes(got[: self.doccount]).ljust(self.doccount, b"\x00")
+            with self.io:
+                got = self._read_lengths(leaf, fieldname)
             self._lengths[fieldname] = got
+        return got
+
+    def _read_lengths(self, leaf, fieldname: str) -> bytes:
+        try:
+            reader = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+            # no column: Whoosh's scorer then uses length 1
+            got = bytes(reader) if reader is not None else bytes([length_to_byte(1)]) * self.doccount
+        except Exception:  # noqa: BLE001 - another codec: ask document by document
+            got = bytes(length_to_byte(leaf.doc_field_length(d, fieldname, 0) or 0) for d in range(self.doccount))
+        if len(got) != self.doccount:
+            got = bytes(got[: self.doccount]).ljust(self.doccount, b"\x00")
         return got
 
     def id_postings(self, leaf, fieldname: str, value: Any) -> tuple[array, int] | None:
         """(doc ids, bitset) of a keyword-field value (modules, statuses...: a small vocabulary)."""
         key = (fieldname, value)
         if key not in self._id_postings:
-            got = _read_postings(leaf, fieldname, value)
+            with self.io:
+                got = _read_postings(leaf, fieldname, value)
             self._id_postings[key] = None if got is None else (got[0], _bitset(got[0]))
         return self._id_postings[key]
 
@@ -509,7 +517,9 @@ class _Segment:
         got = self._facets.get(fieldname)
         if got is None:
             docs: dict[str, list[int]] = defaultdict(list)
-            for d, value in enumerate(leaf.column_reader(fieldname)):
+            with self.io:
+                values = list(leaf.column_reader(fieldname))
+            for d, value in enumerate(values):
                 docs[value].append(d)
             got = self._facets[fieldname] = {value: _bitset(ids) for value, ids in docs.items() if value}
         return got
@@ -517,7 +527,8 @@ class _Segment:
     def dates(self, leaf) -> list[int]:
         """The sortable value of ``submitted_at`` per document (missing = the column default)."""
         if self._dates is None:
-            self._dates = list(leaf.column_reader("submitted_at", translate=False))
+            with self.io:
+                self._dates = list(leaf.column_reader("submitted_at", translate=False))
         return self._dates
 
     def date_order(self, leaf) -> list[int]:
@@ -544,7 +555,6 @@ class _View:
             self.parts.append((leaf, offset, seg))
             if leaf.has_deletions():
                 deleted |= _bitset(sorted(leaf.deleted_docs_set)) << offset
-        self.offsets = [offset for _, offset, _ in self.parts]
         self.live = ((1 << self.n) - 1) & ~deleted
         cfg = owner.config
         self.k1 = cfg.bm25_k1
@@ -567,7 +577,8 @@ class _View:
         key = (fieldname, text)
         got = self._df.get(key)
         if got is None:
-            got = self._df[key] = self.reader.doc_frequency(fieldname, text)
+            with self.owner._io_lock:
+                got = self._df[key] = self.reader.doc_frequency(fieldname, text)
         return got
 
     def idf(self, fieldname: str, text: str) -> float:
@@ -757,7 +768,9 @@ class _View:
             for sub in q.subqueries:
                 got &= self.bits(sub)
         else:  # date ranges, phrases...: ask Whoosh (slow, but rare and then cached)
-            got = _bitset(sorted(self.searcher.docs_for_query(q)))
+            with self.owner._io_lock:
+                docs = sorted(self.searcher.docs_for_query(q))
+            got = _bitset(docs)
         if len(self._filters) > 512:
             self._filters.clear()
         self._filters[q] = got
@@ -935,6 +948,13 @@ class SearchIndex:
         self.score_cache_postings = 2_000_000  # per searcher: BM25F scores kept (12 bytes each)
         self.bits_cache_bytes = 16_000_000  # per searcher: term bitsets of multi-segment indexes
         self._segments: dict[str, _Segment] = {}
+        # Whoosh's readers share file objects whose reads are seek() + read(): two threads reading
+        # the same segment at once can read each other's bytes (seen as UnpicklingError under
+        # concurrent requests, which the web layer took for a corrupt index).  Every read of the
+        # index's files is made holding this lock: the fast path reads files only to fill its
+        # caches, so it is rarely held; a search through Whoosh's matchers (phrases, prefixes)
+        # holds it throughout.
+        self._io_lock = threading.RLock()
         self._postings_cache = _LRU(self.postings_cache_postings * 17)
         self._fuzzy_cache = _LRU(20000)  # close terms per segment, close synonym variants
         self._hl_cache = _LRU(4000)  # text -> highlighting tokens
@@ -1103,6 +1123,10 @@ class SearchIndex:
             self.refresh()
         return self._searcher
 
+    def _stored_fields(self, searcher, docnum: int) -> dict:
+        with self._io_lock:
+            return searcher.stored_fields(docnum)
+
     # fast evaluation: per-segment and per-searcher state ---------------------------------------
     def _view(self, searcher) -> _View:
         view = getattr(searcher, "_fp_view", None)
@@ -1121,7 +1145,7 @@ class SearchIndex:
             with self._lock:
                 seg = self._segments.get(segid)
                 if seg is None:
-                    seg = self._segments[segid] = _Segment(leaf)
+                    seg = self._segments[segid] = _Segment(leaf, self._io_lock)
         return seg
 
     def _forget_segments(self, searcher) -> None:
@@ -1140,7 +1164,8 @@ class SearchIndex:
         key = (seg.id, fieldname, text)
         got = self._postings_cache.get(key)
         if got is None:
-            raw = _read_postings(leaf, fieldname, text)
+            with self._io_lock:
+                raw = _read_postings(leaf, fieldname, text)
             if raw is None:
                 got = False
                 cost = 64
@@ -1228,7 +1253,9 @@ class SearchIndex:
         key = (seg.id, fieldname, word, maxdist)
         got = self._fuzzy_cache.get(key)
         if got is None:
-            got = self._fuzzy_cache.put(key, list(leaf.terms_within(fieldname, word, maxdist, prefix=1)))
+            with self._io_lock:
+                close = list(leaf.terms_within(fieldname, word, maxdist, prefix=1))
+            got = self._fuzzy_cache.put(key, close)
         return got
 
     def _units(self, searcher, text: str, fuzzy: bool = True) -> list[tuple[list[tuple[str, float]], str]]:
@@ -1373,7 +1400,7 @@ class SearchIndex:
         n = max(1, r.doc_count())
         acc: Counter = Counter()
         for rank, dn in enumerate(docnums):
-            stored = searcher.stored_fields(dn)
+            stored = self._stored_fields(searcher, dn)
             text = f"{stored.get('title') or ''}\n{stored.get('body') or ''}"
             tf = Counter()
             for t in analyse(text, self.synonyms_name, 1.0):
@@ -1453,17 +1480,24 @@ class SearchIndex:
             except Exception:
                 if self.strict_fast:
                     raise
-                log.exception("Fast search failed; using Whoosh's matchers for %r", q)
+                log.exception("Fast search failed; using Whoosh's matchers instead")
         if fast is not None:
             total, ranked, facets = fast
             pagecount = -(-total // limit)
             offset = (page - 1) * limit
             found = [] if page > max(1, pagecount) else ranked[offset:offset + limit]
-            hits = [self._hit(searcher.stored_fields(dn), score, offset + i + 1, qterms if highlight else None)
+            hits = [self._hit(self._stored_fields(searcher, dn), score, offset + i + 1, qterms if highlight else None)
                     for i, (dn, score) in enumerate(found)]
             return SearchResults(total=total, hits=hits, facets=facets, page=page, pagecount=pagecount,
                                  query=q or "", notices=notices)
 
+        with self._io_lock:  # Whoosh's matchers read the index files throughout (see _io_lock)
+            return self._whoosh_path(searcher, q, core, qterms, filter_q, mask_q, sort, page, limit, highlight,
+                                     notices)
+
+    def _whoosh_path(self, searcher, q, core, qterms: set[str], filter_q, mask_q, sort: str, page: int, limit: int,
+                     highlight: bool, notices: list[str]) -> SearchResults:
+        """``search`` with Whoosh's own matchers (phrases, prefixes; and ``fast = False``)."""
         final = core if core is not None else Q.Every()
         sortedby = None
         if sort == "date" or core is None:
@@ -1488,37 +1522,11 @@ class SearchIndex:
             except KeyError:
                 groups = {}
             facets[f] = {k: v for k, v in sorted(groups.items(), key=lambda kv: (-kv[1], str(kv[0]))) if k}
-        hits = []
-        hl_terms = frozenset(qterms)
         beyond = page > max(1, results.pagecount)
-        for i, h in enumerate([] if beyond else results):
-            stored = h.fields()
-            hit = Hit(
-                ref=stored["ref"],
-                doc_kind=stored.get("doc_kind", "feedback"),
-                score=float(h.score or 0.0),
-                rank=results.offset + i + 1,
-                title=stored.get("title") or None,
-                module=stored.get("module"),
-                team=stored.get("team"),
-                status=stored.get("status"),
-                kind=stored.get("kind"),
-                issue_ref=stored.get("issue_ref"),
-                submitted_at=stored.get("submitted_at"),
-                restricted=bool(stored.get("restricted")),
-            )
-            if highlight and hl_terms:
-                hit.highlights = self._highlights(stored, hl_terms)
-            hits.append(hit)
-        return SearchResults(
-            total=results.total,
-            hits=hits,
-            facets=facets,
-            page=page,
-            pagecount=results.pagecount,
-            query=q or "",
-            notices=notices,
-        )
+        hits = [self._hit(h.fields(), h.score, results.offset + i + 1, qterms if highlight else None)
+                for i, h in enumerate([] if beyond else results)]
+        return SearchResults(total=results.total, hits=hits, facets=facets, page=page, pagecount=results.pagecount,
+                             query=q or "", notices=notices)
 
     def _fast_search(self, searcher, core, qterms: set[str], filter_q, mask_q, sort: str, page: int,
                      limit: int) -> tuple[int, list[tuple[int, float]], dict[str, dict[str, int]]] | None:
@@ -1684,10 +1692,11 @@ class SearchIndex:
                     raise
                 log.exception("Fast similar() failed; using Whoosh's matchers")
         if docnums is None:
-            docnums = [h.docnum for h in _whoosh_search(searcher, query, limit=want, filter=filt, mask=mask)]
+            with self._io_lock:
+                docnums = [h.docnum for h in _whoosh_search(searcher, query, limit=want, filter=filt, mask=mask)]
         cands = []
         for dn in docnums:
-            stored = searcher.stored_fields(dn)
+            stored = self._stored_fields(searcher, dn)
             dvec = doc_vector(f"{stored.get('title') or ''}\n{stored.get('body') or ''}", stats, self.synonyms_name)
             cands.append((dvec, stored))
         scored = sorted(((cosine(qvec, dv), stored) for dv, stored in cands), key=lambda x: -x[0])

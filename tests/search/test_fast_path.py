@@ -224,3 +224,50 @@ def test_writer_length_column_shortcut_changes_nothing(tmp_path, docs, monkeypat
     finally:
         a.close()
         b.close()
+
+
+def test_concurrent_cold_searches_read_the_index_safely(tmp_path, docs):
+    """Many threads searching a freshly opened index at once (every cache cold, so every path reads the
+    index files, including phrase queries through Whoosh's matchers) get exactly the single-threaded
+    results, and no errors.  Whoosh's readers are not safe for concurrent reads on their own: without
+    SearchIndex._io_lock the Whoosh-matcher half of this test fails with UnpicklingError / zlib errors."""
+    import threading
+
+    path = tmp_path / "ix"
+    builder = SearchIndex.open_or_create(path)
+    builder.rebuild(docs)
+    builder.close()
+    queries = QUERIES[:30] + ['"case note"', "chrono*", "case note -kicked", "module:case-notes lost"]
+    reference = SearchIndex.open_or_create(path)
+    expected = {q: [(h.ref, round(h.score, 9)) for h in reference.search(q, limit=20).hits] for q in queries}
+    texts = [item_text(it) for it in load_eval()["items"][:20]]
+    expected_similar = {t: [h.ref for h in reference.similar(t)] for t in texts}
+    reference.close()
+    for fast in (True, False):  # False: every query through Whoosh's matchers, which read the files throughout
+        ix = SearchIndex.open_or_create(path)
+        ix.strict_fast = True
+        ix.fast = fast
+        errors: list[BaseException] = []
+        got: dict = {}
+
+        def worker(n: int) -> None:
+            try:
+                for q in queries[n::3] + queries:
+                    got.setdefault(q, set()).add(tuple((h.ref, round(h.score, 9)) for h in ix.search(q, limit=20).hits))
+                for t in texts[n::2]:
+                    got.setdefault(t, set()).add(tuple(h.ref for h in ix.similar(t)))
+            except BaseException as err:  # noqa: BLE001 - reported below
+                errors.append(err)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        ix.close()
+        assert not errors, errors[:3]
+        for q in queries:
+            assert got[q] == {tuple(expected[q])}, q
+        for t in texts:
+            if t in got:
+                assert got[t] == {tuple(expected_similar[t])}
