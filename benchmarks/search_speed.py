@@ -530,7 +530,8 @@ def run_size(items: int, args, app_root: Path, stamp: str) -> dict:  # noqa: ANN
         for name in names:
             # warm both workers: every distinct request a few times over several connections
             scenario, distinct = plan[name]
-            asyncio.run(load.run(scenario, args.port, concurrency=4, requests=3 * distinct, seconds=60))
+            asyncio.run(load.run(scenario, args.port, concurrency=args.warmup_concurrency, requests=3 * distinct,
+                                 seconds=60))
         # Measured runs in rounds (every scenario and client count once per round), so that slow drift or
         # a burst of other work on the machine is spread over all of them rather than landing on one.
         for repeat in range(args.repeats):
@@ -568,6 +569,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet-wait", type=float, default=5.0,
                         help="before each run, wait up to this many seconds for other work to stop (default 5)")
     parser.add_argument("--warmup-seconds", type=float, default=1.0)
+    parser.add_argument("--warmup-concurrency", type=int, default=4,
+                        help="connections for the warm-up pass over every distinct request (default 4)")
     parser.add_argument("--max-requests", type=int, default=3000, help="cap on measured requests per run")
     parser.add_argument("--port", type=int, default=8761)
     parser.add_argument("--seed", type=int, default=2026)
