@@ -497,7 +497,8 @@ class _Segment:
             # no column: Whoosh's scorer then uses length 1
             got = bytes(reader) if reader is not None else bytes([length_to_byte(1)]) * self.doccount
         except Exception:  # noqa: BLE001 - another codec: ask document by document
-            got = bytes(length_to_byte(leaf.doc_field_length(d, fieldname, 0) or 0) for d in range(self.doccount))
+            got = bytes(length_to_byte(leaf.doc_field_length(d, fieldname, 0) or 0)
+                        for d in range(self.doccount))
         if len(got) != self.doccount:
             got = bytes(got[: self.doccount]).ljust(self.doccount, b"\x00")
         return got
@@ -603,7 +604,8 @@ class _View:
                 if raw is None:
                     continue
                 ids, weights, lbytes = raw.ids, raw.weights, raw.lengths
-                scores = array("d", [idf * ((tf * k1p1) / (tf + norms[lb])) for tf, lb in zip(weights, lbytes)])
+                scores = array("d", [idf * ((tf * k1p1) / (tf + norms[lb]))
+                                     for tf, lb in zip(weights, lbytes)])
                 if offset:
                     ids = array("i", map(add, ids, repeat(offset)))
                 chunks.append((part, ids, scores))
@@ -744,7 +746,8 @@ class _View:
         found = heapq.nsmallest(n, ((-get(d, 0.0), d) for d in docs))
         return [(d, -s) for s, d in found]
 
-    def best(self, acc: dict[int, float], n: int, ok: int, count: int | None = None) -> list[tuple[int, float]]:
+    def best(self, acc: dict[int, float], n: int, ok: int,
+             count: int | None = None) -> list[tuple[int, float]]:
         """Top ``n`` of ``acc`` among the documents in bitset ``ok`` (``count``: how many of the
         scored documents are in ``ok``; when few are, they are looked at directly)."""
         if count is None or count * 4 >= len(acc):
@@ -1151,7 +1154,9 @@ class SearchIndex:
     def _forget_segments(self, searcher) -> None:
         """Drop what we keep about segments the new searcher no longer has (merged away)."""
         reader = searcher.reader()
-        live = {leaf.segment().segment_id() for leaf, _ in reader.leaf_readers()} if reader.doc_count_all() else set()
+        live = set()
+        if reader.doc_count_all():
+            live = {leaf.segment().segment_id() for leaf, _ in reader.leaf_readers()}
         gone = [segid for segid in self._segments if segid not in live]
         for segid in gone:
             self._segments.pop(segid, None)
@@ -1486,17 +1491,18 @@ class SearchIndex:
             pagecount = -(-total // limit)
             offset = (page - 1) * limit
             found = [] if page > max(1, pagecount) else ranked[offset:offset + limit]
-            hits = [self._hit(self._stored_fields(searcher, dn), score, offset + i + 1, qterms if highlight else None)
+            hl_terms = qterms if highlight else None
+            hits = [self._hit(self._stored_fields(searcher, dn), score, offset + i + 1, hl_terms)
                     for i, (dn, score) in enumerate(found)]
             return SearchResults(total=total, hits=hits, facets=facets, page=page, pagecount=pagecount,
                                  query=q or "", notices=notices)
 
         with self._io_lock:  # Whoosh's matchers read the index files throughout (see _io_lock)
-            return self._whoosh_path(searcher, q, core, qterms, filter_q, mask_q, sort, page, limit, highlight,
-                                     notices)
+            return self._whoosh_path(searcher, q, core, qterms, filter_q, mask_q, sort, page, limit,
+                                     highlight, notices)
 
-    def _whoosh_path(self, searcher, q, core, qterms: set[str], filter_q, mask_q, sort: str, page: int, limit: int,
-                     highlight: bool, notices: list[str]) -> SearchResults:
+    def _whoosh_path(self, searcher, q, core, qterms: set[str], filter_q, mask_q, sort: str, page: int,
+                     limit: int, highlight: bool, notices: list[str]) -> SearchResults:
         """``search`` with Whoosh's own matchers (phrases, prefixes; and ``fast = False``)."""
         final = core if core is not None else Q.Every()
         sortedby = None
@@ -1513,8 +1519,9 @@ class SearchIndex:
                 final = Q.AndMaybe(core, exp_q) if self.config.prf_restrict else Q.Or([core, exp_q])
 
         groupedby = {f: sorting.FieldFacet(f, maptype=sorting.Count) for f in FACET_FIELDS}
-        results = ResultsPage(_whoosh_search(searcher, final, limit=page * limit, filter=filter_q, mask=mask_q,
-                                             sortedby=sortedby, groupedby=groupedby), page, limit)
+        found = _whoosh_search(searcher, final, limit=page * limit, filter=filter_q, mask=mask_q,
+                               sortedby=sortedby, groupedby=groupedby)
+        results = ResultsPage(found, page, limit)
         facets = {}
         for f in FACET_FIELDS:
             try:
@@ -1525,8 +1532,8 @@ class SearchIndex:
         beyond = page > max(1, results.pagecount)
         hits = [self._hit(h.fields(), h.score, results.offset + i + 1, qterms if highlight else None)
                 for i, h in enumerate([] if beyond else results)]
-        return SearchResults(total=results.total, hits=hits, facets=facets, page=page, pagecount=results.pagecount,
-                             query=q or "", notices=notices)
+        return SearchResults(total=results.total, hits=hits, facets=facets, page=page,
+                             pagecount=results.pagecount, query=q or "", notices=notices)
 
     def _fast_search(self, searcher, core, qterms: set[str], filter_q, mask_q, sort: str, page: int,
                      limit: int) -> tuple[int, list[tuple[int, float]], dict[str, dict[str, int]]] | None:
@@ -1693,7 +1700,8 @@ class SearchIndex:
                 log.exception("Fast similar() failed; using Whoosh's matchers")
         if docnums is None:
             with self._io_lock:
-                docnums = [h.docnum for h in _whoosh_search(searcher, query, limit=want, filter=filt, mask=mask)]
+                found = _whoosh_search(searcher, query, limit=want, filter=filt, mask=mask)
+                docnums = [h.docnum for h in found]
         cands = []
         for dn in docnums:
             stored = self._stored_fields(searcher, dn)
