@@ -194,6 +194,9 @@ SCENARIOS = [
     # Give feedback, with the "Has someone already said this?" panel htmx shows while typing
     Scenario("give-feedback-with-similar-panel", "frontline", _give_feedback_with_similar_panel,
              heading="Give feedback", shows="Has someone already said this?", needs_search=True, check_dom=True),
+    # Triage queue, supplier export, retention, follow links (issue 4)
+    # Meetings, agendas, actions, decisions (issue 5)
+    # Insight and "you said, we did" (issue 6)
 ]
 
 
