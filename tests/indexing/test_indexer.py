@@ -57,6 +57,23 @@ def test_a_corrupt_index_is_rebuilt_and_search_keeps_answering_meanwhile(app, as
     assert ref in search_refs(app, "pathway plan printing")
 
 
+def test_a_bug_in_the_search_code_answers_from_the_database_but_keeps_the_index(app, as_bob, monkeypatch):
+    ref = make_feedback(app, ALICE.email, body="Printing the pathway plan cuts off the last page")
+    app.state.indexer.rebuild()
+    store = app.state.index_store
+    generation = store.current_name()
+    index_class = type(store.open())
+
+    def broken_search(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise TypeError("a bug, not damage")
+
+    monkeypatch.setattr(index_class, "search", broken_search)
+    page = as_bob.get("/search?q=pathway")
+    assert page.status_code == 200
+    assert ref in page.text
+    assert store.current_name() == generation, "a bug must not throw away a healthy index"
+
+
 def test_new_feedback_is_searchable_within_two_seconds_with_the_background_indexer(settings):
     live_settings = type(settings)(**{**settings.__dict__, "background_indexer": True})
     app = create_app(live_settings)
