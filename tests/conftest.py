@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
 import uuid
@@ -18,6 +19,7 @@ from feedback_portal.accounts.models import User
 from feedback_portal.accounts.services import AccountService
 from feedback_portal.app import CSRF_COOKIE, create_app
 from feedback_portal.settings import Settings
+from tests.support.postgres import INSTALL_HINT, PostgresServer, find_binaries
 
 PASSWORD = "correct horse battery"
 
@@ -39,12 +41,7 @@ PERSONAS = (ALICE, BOB, CAROL, DAN, ERIN)
 TEAMS = {"cp-west": "Child Protection West", "youth-justice": "Youth Justice Service", "business-support": "Business Support"}
 
 
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One database built by the migrations, with the personas; each test gets its own copy."""
-    folder = tmp_path_factory.mktemp("template")
-    url = f"sqlite:///{folder / 'portal.db'}"
-    db.upgrade(url)
+def _add_personas(url: str) -> None:
     engine = db.make_engine(url)
     with db.write_session(db.make_session_factory(engine)) as session:
         accounts = AccountService(session)
@@ -55,16 +52,68 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 email=persona.email, name=persona.name, role=persona.role, team_slug=persona.team, password=PASSWORD
             )
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One database built by the migrations, with the personas; each test gets its own copy."""
+    folder = tmp_path_factory.mktemp("template")
+    url = f"sqlite:///{folder / 'portal.db'}"
+    db.upgrade(url)
+    _add_personas(url)
     return folder / "portal.db"
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``postgres`` run twice: on SQLite and on a real PostgreSQL server."""
+    if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker("postgres"):
+        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, migrated_template: Path) -> Settings:
+def database(request: pytest.FixtureRequest) -> str:
+    """Which database the test's portal uses: SQLite unless the test is marked ``postgres``."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    binaries = find_binaries()
+    if binaries is None:
+        message = f"PostgreSQL is not installed: {INSTALL_HINT}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer(tmp_path_factory.mktemp("postgres"), binaries)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer) -> str:
+    """A migrated PostgreSQL database with the personas, copied for each test (CREATE DATABASE … TEMPLATE)."""
+    name = postgres_server.create_database()
+    url = postgres_server.url(name)
+    db.upgrade(url)
+    _add_personas(url)
+    return name
+
+
+@pytest.fixture
+def settings(tmp_path: Path, migrated_template: Path, database: str, request: pytest.FixtureRequest) -> Settings:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    shutil.copy(migrated_template, data_dir / "portal.db")
+    overrides: dict[str, object] = {}
+    if database == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        name = server.create_database(template=request.getfixturevalue("postgres_template"))
+        request.addfinalizer(lambda: server.drop_database(name))
+        overrides["database_url"] = server.url(name)
+    else:
+        shutil.copy(migrated_template, data_dir / "portal.db")
     return Settings.for_data_dir(
-        data_dir, secret_key="test-secret-key-that-is-long-enough-for-csrf", background_indexer=False
+        data_dir, secret_key="test-secret-key-that-is-long-enough-for-csrf", background_indexer=False, **overrides
     )
 
 
@@ -83,6 +132,15 @@ def client(app: Litestar) -> Iterator[TestClient]:
 def session(app: Litestar):  # noqa: ANN201
     with app.state.session_factory() as db_session:
         yield db_session
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for running the feedback-portal command against the test's own database."""
+    return {
+        "FEEDBACK_PORTAL_DATA_DIR": str(settings.data_dir),
+        "FEEDBACK_PORTAL_DATABASE_URL": settings.database_url,
+        **extra,
+    }
 
 
 def csrf_token(client: TestClient) -> str:

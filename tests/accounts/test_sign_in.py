@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from litestar.testing import TestClient
 
 from feedback_portal.accounts.models import User
 from feedback_portal.app import create_app
 from tests.conftest import ALICE, BOB, PASSWORD, csrf_token, field_error, sign_in
+
+pytestmark = pytest.mark.postgres
 
 
 def post_sign_in(client: TestClient, email: str, password: str, **extra: str):  # noqa: ANN201

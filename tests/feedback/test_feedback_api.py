@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from feedback_portal.feedback.models import Feedback
 from tests.conftest import ALICE, BOB, ERIN, api_token, sign_in
 from tests.factories import make_feedback
+
+pytestmark = pytest.mark.postgres
 
 
 def bearer(app, persona) -> dict[str, str]:  # noqa: ANN001

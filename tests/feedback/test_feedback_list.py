@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import datetime as dt
 
 from tests.conftest import ALICE, CAROL, ERIN, sign_in
 from tests.factories import make_feedback
+
+pytestmark = pytest.mark.postgres
 
 
 def test_business_support_see_all_feedback_newest_first(app, as_bob):

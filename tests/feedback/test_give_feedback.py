@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import datetime as dt
 
 import sqlalchemy as sa
@@ -10,6 +11,8 @@ from feedback_portal.accounts.models import SignInSession
 from feedback_portal.audit.models import AuditEvent
 from feedback_portal.feedback.models import Feedback
 from tests.conftest import ALICE, BOB, CAROL, ERIN, field_error, give_feedback, sign_in, user_id
+
+pytestmark = pytest.mark.postgres
 
 
 def feedback_rows(session) -> list[Feedback]:  # noqa: ANN001

@@ -29,6 +29,8 @@ from feedback_portal.indexing.models import IndexChange
 from tests.conftest import ALICE, BOB, DAN, ERIN, csrf_token, give_feedback, sign_in
 from tests.factories import make_feedback
 
+pytestmark = pytest.mark.postgres
+
 HEADER = ["ref", "title", "body", "module", "kind", "impact", "team", "submitted_at"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import json
 
 import sqlalchemy as sa
@@ -9,8 +10,10 @@ from click.testing import CliRunner
 
 from feedback_portal import cli
 from feedback_portal.feedback.models import Feedback
-from tests.conftest import ALICE, BOB, ERIN, api_token, csrf_token, sign_in
+from tests.conftest import ALICE, BOB, ERIN, api_token, cli_env, csrf_token, sign_in
 from tests.factories import make_feedback
+
+pytestmark = pytest.mark.postgres
 
 TIMEOUT_REPORTS = [
     "My case note vanished when the CMS timed out after a long home visit",
@@ -73,7 +76,7 @@ def test_frontline_cannot_see_suggestions(client):
 def test_cluster_command_prints_the_same_groups_as_json(app, settings):
     timeouts, uploads = seed(app)
     result = CliRunner().invoke(
-        cli.main, ["cluster", "--json"], env={"FEEDBACK_PORTAL_DATA_DIR": str(settings.data_dir)},
+        cli.main, ["cluster", "--json"], env=cli_env(settings),
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output

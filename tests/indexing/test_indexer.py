@@ -12,6 +12,8 @@ from feedback_portal.indexing.indexer import IndexUnavailable
 from tests.conftest import ALICE, ERIN, give_feedback, sign_in
 from tests.factories import make_feedback
 
+pytestmark = pytest.mark.postgres
+
 
 def search_refs(app, query: str) -> list[str]:  # noqa: ANN001
     return [hit.ref for hit in app.state.index_store.open().search(query, limit=20).hits]

@@ -3,12 +3,15 @@ stale, 422 per field)."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from feedback_portal.feedback.models import Feedback
 from feedback_portal.issues.models import Issue
 from tests.conftest import ALICE, BOB, CAROL, ERIN, api_token, sign_in
 from tests.factories import make_feedback
+
+pytestmark = pytest.mark.postgres
 
 
 def bearer(app, persona) -> dict[str, str]:  # noqa: ANN001

@@ -4,6 +4,7 @@ the issue as it is now. Nothing is ever overwritten silently."""
 
 from __future__ import annotations
 
+import pytest
 import re
 
 import sqlalchemy as sa
@@ -12,6 +13,8 @@ from feedback_portal.audit.models import AuditEvent
 from tests.conftest import ALICE, BOB, CAROL, DAN, ERIN, api_token, sign_in
 from tests.factories import make_feedback
 from tests.issues.triage_helpers import create_issue, issue_row, post, text_of
+
+pytestmark = pytest.mark.postgres
 
 
 def full_form(**changes):  # noqa: ANN003, ANN201

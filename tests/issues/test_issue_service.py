@@ -17,6 +17,8 @@ from feedback_portal.issues.services import IssueService, parse_feedback_refs
 from tests.conftest import ALICE, BOB, CAROL, DAN, ERIN
 from tests.factories import make_feedback
 
+pytestmark = pytest.mark.postgres
+
 FEEDBACK_FIELDS = (
     "title",
     "body",
@@ -184,7 +186,7 @@ def test_every_change_is_audited_with_the_signed_in_person_as_actor(app, issues,
     issues.unlink(issue.ref, ref, bob)
     with app.state.session_factory() as db_session:
         events = db_session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.action != "feedback.submitted")
+            sa.select(AuditEvent).where(AuditEvent.action != "feedback.submitted").order_by(AuditEvent.id)
         ).all()
     assert [event.action for event in events] == [
         "feedback.linked",

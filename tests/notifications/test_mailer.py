@@ -15,7 +15,7 @@ from feedback_portal import cli, db
 from feedback_portal.app import create_app
 from feedback_portal.notifications.mailer import OutboxSender, retry_delay
 from feedback_portal.notifications.models import OutboxEmail
-from tests.conftest import ALICE, BOB, CAROL, DAN, ERIN
+from tests.conftest import ALICE, BOB, CAROL, DAN, ERIN, cli_env
 from tests.factories import make_feedback
 from tests.notifications.conftest import (
     SMTP_PASSWORD,
@@ -27,6 +27,8 @@ from tests.notifications.conftest import (
     wait_until,
     with_smtp,
 )
+
+pytestmark = pytest.mark.postgres
 
 TITLE = "Case notes are lost when the CMS times out"
 
@@ -204,8 +206,7 @@ def test_no_background_sender_without_smtp(app):
 
 
 def run_cli(settings, *args: str, **env: str):  # noqa: ANN001, ANN201
-    environment = {f"FEEDBACK_PORTAL_{name}": value for name, value in env.items()}
-    environment["FEEDBACK_PORTAL_DATA_DIR"] = str(settings.data_dir)
+    environment = cli_env(settings, **{f"FEEDBACK_PORTAL_{name}": value for name, value in env.items()})
     return CliRunner().invoke(cli.main, list(args), env=environment, catch_exceptions=False)
 
 

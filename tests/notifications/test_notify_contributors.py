@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from feedback_portal import db
@@ -13,6 +14,8 @@ from feedback_portal.notifications.services import compose, notify_contributors
 from tests.conftest import ALICE, BOB, CAROL, DAN, ERIN, PERSONAS
 from tests.factories import make_feedback
 from tests.notifications.conftest import load_user, make_issue, me_too, notifications_of, notify, outbox
+
+pytestmark = pytest.mark.postgres
 
 SECRET_BODY = "Erin's private words about a child's case that must never be quoted"
 EVENT = {

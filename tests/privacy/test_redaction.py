@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import datetime as dt
 import io
 import json
@@ -14,8 +15,10 @@ from feedback_portal import cli, db
 from feedback_portal.audit.models import AuditEvent
 from feedback_portal.feedback import exporting
 from feedback_portal.feedback.models import Feedback
-from tests.conftest import ALICE, BOB, CAROL, DAN, api_token, csrf_token, field_error, sign_in
+from tests.conftest import ALICE, BOB, CAROL, DAN, api_token, cli_env, csrf_token, field_error, sign_in
 from tests.factories import make_feedback
+
+pytestmark = pytest.mark.postgres
 
 PERSONAL = "I tried to record a visit for Jayden Smith at 14 Elm Road, SW1A 1AA but the form froze"
 REDACTED = "I tried to record a visit for [name removed] at [address removed], [postcode removed] but the form froze"
@@ -89,7 +92,7 @@ def test_purge_removes_the_original_text_past_its_date(app, client, session, set
     ref = make_feedback(app, ALICE.email, body=PERSONAL)
     sign_in(client, BOB)
     post(client, f"/feedback/{ref}/redact", version=review_version(client.get(f"/feedback/{ref}").text))
-    env = {"FEEDBACK_PORTAL_DATA_DIR": str(settings.data_dir)}
+    env = cli_env(settings)
     result = CliRunner().invoke(cli.main, ["privacy", "purge"], env=env, catch_exceptions=False)
     assert result.exit_code == 0
     assert "Deleted the original text of 0 redacted feedback items." in result.output
