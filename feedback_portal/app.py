@@ -38,12 +38,18 @@ from feedback_portal.search import api as search_api
 from feedback_portal.search import controllers as search_controllers
 from feedback_portal.issues import api as issue_api
 from feedback_portal.issues import controllers as issue_controllers
+from feedback_portal.meetings import api as meeting_api
+from feedback_portal.meetings import controllers as meeting_controllers
+from feedback_portal.insight import controllers as insight_controllers
 from feedback_portal.indexing.indexer import BackgroundIndexer, Indexer, IndexStore
 from feedback_portal.indexing.service import SearchService
 from feedback_portal.notifications import controllers as notification_controllers
 from feedback_portal.notifications.mailer import BackgroundMailer, OutboxSender
 from feedback_portal.notifications.services import SETTINGS_KEY
 from feedback_portal.settings import Settings
+from feedback_portal.triage import admin_controllers as triage_admin_controllers
+from feedback_portal.triage import admin_settings
+from feedback_portal.triage import controllers as triage_controllers
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
@@ -68,6 +74,8 @@ def create_app(settings: Settings) -> Litestar:
             uploads_dir=settings.uploads_dir,
             upload_max_bytes=settings.upload_max_bytes,
             upload_max_files=settings.upload_max_files,
+            # The admin's extra patterns and words (/admin/privacy), cached on their version.
+            detector_config=admin_settings.detector_config(db_session),
         )
 
     index_store = IndexStore(settings.index_dir)
@@ -124,6 +132,11 @@ def create_app(settings: Settings) -> Litestar:
                     *grouping_controllers.ROUTES,
                     *synonym_controllers.ROUTES,
                     *notification_controllers.ROUTES,
+                    *meeting_controllers.ROUTES,
+                    *meeting_api.ROUTES,
+                    *triage_controllers.ROUTES,
+                    *triage_admin_controllers.ROUTES,
+                    *insight_controllers.ROUTES,
                 ],
             ),
         ],
@@ -207,6 +220,7 @@ def _jinja_environment(*, debug: bool) -> jinja2.Environment:
     environment.filters["with_param"] = web.with_param
     environment.globals["page_numbers"] = web.page_numbers
     environment.globals["unread_notifications"] = notification_controllers.unread_notifications
+    meeting_controllers.register_template_globals(environment)  # your_actions, meeting_discussions
     return environment
 
 

@@ -353,5 +353,63 @@ def privacy_purge() -> None:
     click.echo(f"Deleted the original text of {purged:,} redacted feedback item{'s' if purged != 1 else ''}.")
 
 
+@main.group("retention")
+def retention_group() -> None:
+    """Anonymise or delete feedback older than the retention period set at /admin/retention."""
+
+
+@retention_group.command("apply")
+@click.option("--dry-run", is_flag=True, help="Say what would be anonymised or deleted, and change nothing.")
+def retention_apply(dry_run: bool) -> None:
+    """Apply the retention period: anonymise or delete old feedback (run with --dry-run first)."""
+    from feedback_portal.triage import admin_settings, retention
+
+    settings = _settings()
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.make_session_factory(engine)() as session:
+            policy = admin_settings.retention_policy(session)
+            try:
+                if dry_run:
+                    plan = retention.plan(session, policy)
+                else:
+                    plan = retention.apply(session, policy, settings.uploads_dir)
+            except retention.RetentionNotSet as problem:
+                raise click.ClickException(str(problem)) from None
+    finally:
+        engine.dispose()
+    for line in plan.lines(applied=not dry_run):
+        click.echo(line)
+
+
+@main.command("subject-access")
+@click.argument("email")
+@click.argument("output", type=click.Path(dir_okay=False, writable=True, path_type=str))
+def subject_access_export(email: str, output: str) -> None:
+    """Write everything held about the person with EMAIL to OUTPUT as JSON (subject access request)."""
+    import json
+
+    from feedback_portal.triage import subject_access
+
+    settings = _settings()
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.make_session_factory(engine)() as session:
+            try:
+                user = subject_access.find_user(session, email)
+            except ValidationFailed as failed:
+                raise click.ClickException(failed.errors["email"]) from None
+            document = subject_access.export(session, user)
+            subject_access.record(session, None, user)
+    finally:
+        engine.dispose()
+    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # personal data: owner only
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2, ensure_ascii=False)
+    click.echo(f"Wrote everything held about {user.email} to {output}: {len(document['feedback'])} feedback, "
+               f"{len(document['comments_written'])} comments, {len(document['me_toos'])} me toos, "
+               f"{len(document['notifications'])} notifications, {len(document['audit_events_as_actor'])} audit events.")
+
+
 if __name__ == "__main__":
     main()

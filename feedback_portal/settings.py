@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import email.utils
 import ipaddress
 import math
@@ -51,6 +52,10 @@ class Settings:
     safeguarding_text: str = DEFAULT_SAFEGUARDING_TEXT
     # How long the original text of redacted feedback is kept (for admins) before `privacy purge` deletes it.
     original_text_days: int = 30
+    # Business support aim to triage feedback within this many working days (Monday to Friday).
+    triage_target_days: int = 2
+    # The day the CMS went live: the insight charts start here (FEEDBACK_PORTAL_GO_LIVE, YYYY-MM-DD).
+    go_live: dt.date = dt.date(2026, 3, 2)
 
     def __post_init__(self) -> None:
         _check_smtp(self)
@@ -103,9 +108,15 @@ class Settings:
                 overrides[field] = _boolean(name, get(name))
         if get("SAFEGUARDING_TEXT"):
             overrides["safeguarding_text"] = get("SAFEGUARDING_TEXT")
-        for name, field in (("SESSION_HOURS", "session_hours"), ("ORIGINAL_TEXT_DAYS", "original_text_days")):
+        for name, field in (
+            ("SESSION_HOURS", "session_hours"),
+            ("ORIGINAL_TEXT_DAYS", "original_text_days"),
+            ("TRIAGE_TARGET_DAYS", "triage_target_days"),
+        ):
             if get(name):
                 overrides[field] = _positive_int(name, get(name))
+        if get("GO_LIVE"):
+            overrides["go_live"] = _date("GO_LIVE", get("GO_LIVE"))
         if get("SMTP_PORT"):
             overrides["smtp_port"] = _port("SMTP_PORT", get("SMTP_PORT"))
         if get("SMTP_TIMEOUT"):
@@ -138,6 +149,13 @@ def _positive_int(name: str, value: str) -> int:
     if number <= 0:
         raise SettingsError(f"{PREFIX}{name} must be greater than zero, not {value!r}")
     return number
+
+
+def _date(name: str, value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be a date like 2026-03-02, not {value!r}") from None
 
 
 def _port(name: str, value: str) -> int:

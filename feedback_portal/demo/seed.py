@@ -162,5 +162,113 @@ def seed(session: orm.Session, *, items_file: Path = ITEMS_FILE, seed_value: int
             record_type="feedback",
             record_ref=feedback.ref,
         )
+    _seed_issues(session, rng, support, [user for team in staff.values() for user in team], now)
     session.commit()
+    from feedback_portal.meetings.demo import seed_meetings  # issue 5: a meeting series, past and upcoming
+
+    seed_meetings(session)
     return len(items)
+
+
+# Demo issues for the insight page and "you said, we did": (module, title, severity, status it reached, how many
+# days ago it got there, target release, reason shown to staff, public response).
+_ISSUES = [
+    ("case-notes", "Unsaved case notes disappear after a timeout", 1, "fixed", 12, "Release 2.3", None,
+     "Release 2.3 saves a draft of your case note every minute, so a timeout no longer loses it."),
+    ("assessments", "Assessment timescales show the wrong due date", 1, "closed", 60, "Release 2.1", None,
+     "Due dates now count working days, as the assessment timescales require."),
+    ("forms-templates", "Assessment forms ask for the same details twice", 2, "fix-scheduled", 9, "Release 2.5", None,
+     "The supplier will pre-fill these details from the child's record in release 2.5."),
+    ("access-permissions", "New starters wait days for CMS access", 1, "guidance-issued", 20, None,
+     "Managers can now request access before a new starter's first day: see the new starter checklist on "
+     "the intranet.", None),
+    ("documents", "Uploaded documents cannot be found in the case file", 2, "change-requested", 25, None, None,
+     "We have asked the supplier to show uploads in the case file straight away."),
+    ("workflow-sign-off", "Managers cannot sign off from their phone", 2, "investigating", 40, None, None, None),
+    ("plans-reviews", "Review dates do not carry over to the new plan", 2, "fixed", 30, "Release 2.4", None,
+     "Review dates now carry over when a plan is updated."),
+    ("mobile-offline", "Offline notes fail to sync after a visit", 1, "fix-scheduled", 35, "Release 2.5", None, None),
+    ("chronology", "Chronology entries appear out of order", 3, "closed", 90, "Release 2.2", None, None),
+    ("training-guidance", "No guidance on recording joint visits", 3, "training-arranged", 6, None,
+     "Short sessions on recording joint visits run every Tuesday in December: book through the learning hub.",
+     None),
+    ("integrations", "Health records do not show in the CMS", 2, "wont-fix", 45, None,
+     "The link to health records needs the NHS trust's own system upgrade, planned for 2027. Until then use "
+     "the health summary form.", None),
+    ("reports", "Caseload report counts closed cases", 3, "new", 0, None, None, None),
+    ("search", "Search cannot find children by a previous name", 2, "investigating", 15, None, None, None),
+    ("performance", "The CMS is slow on Monday mornings", 2, "change-requested", 50, None, None, None),
+    ("other", "Printing a case summary cuts off the last page", 3, "new", 0, None, None, None),
+]
+# The steps an issue takes on the way to each status (the last step is the status itself).
+_PATHS = {
+    "new": [],
+    "investigating": ["investigating"],
+    "change-requested": ["investigating", "change-requested"],
+    "fix-scheduled": ["investigating", "change-requested", "fix-scheduled"],
+    "fixed": ["investigating", "change-requested", "fix-scheduled", "fixed"],
+    "closed": ["investigating", "fix-scheduled", "fixed", "closed"],
+    "wont-fix": ["investigating", "wont-fix"],
+    "guidance-issued": ["investigating", "guidance-issued"],
+    "training-arranged": ["investigating", "training-arranged"],
+}
+
+
+def _seed_issues(
+    session: orm.Session, rng: random.Random, support: User, staff: list[User], now: dt.datetime
+) -> None:
+    """Group some older feedback into issues whose statuses moved on over the months (with decided_at, fixed_at
+    and the triage time of each feedback), and add recent "me too"s, so insight and "you said, we did" look real.
+    Recent feedback stays untriaged, for the triage queue."""
+    from feedback_portal.issues.models import Issue, IssueStatus, MeToo
+    from feedback_portal.issues.services import format_ref as issue_ref
+
+    linkable = list(
+        session.scalars(
+            sa.select(Feedback)
+            .where(Feedback.issue_id.is_(None), Feedback.submitted_at < now - dt.timedelta(days=21))
+            .order_by(Feedback.submitted_at, Feedback.id)
+        )
+    )
+    for module, title, severity, status, days_ago, release, reason, response in _ISSUES:
+        reached = now - dt.timedelta(days=days_ago, hours=rng.randint(1, 8))
+        candidates = [item for item in linkable if item.module == module and item.issue_id is None
+                      and reached - dt.timedelta(days=110) < item.submitted_at < reached - dt.timedelta(days=10)]
+        chosen = candidates[::2][:8]
+        if not chosen:
+            continue
+        created = chosen[0].submitted_at + dt.timedelta(days=rng.randint(1, 3))
+        issue = Issue(
+            title=title, module=module, severity=severity, status=IssueStatus.NEW, target_release=release,
+            public_response=response, created_at=created, updated_at=created,
+        )
+        session.add(issue)
+        session.flush()
+        issue.ref = issue_ref(issue.id)
+        audit.record(session, actor_id=support.id, action="issue.created", record_type="issue",
+                     record_ref=issue.ref, after={"title": title, "feedback": [f.ref for f in chosen]}).at = created
+        for item in chosen:
+            item.issue = issue
+            item.status = FeedbackStatus.LINKED
+            if hasattr(item, "triaged_at"):
+                item.triaged_at = min(max(item.submitted_at + dt.timedelta(hours=rng.randint(3, 120)), created), now)
+        steps = _PATHS[status]
+        for number, step in enumerate(steps, start=1):
+            when = created + (reached - created) * number / len(steps)
+            before = issue.status
+            issue.status = step
+            if IssueStatus(step).needs_reason:
+                issue.status_reason = reason
+            issue.reached_status(when)
+            audit.record(session, actor_id=support.id, action="issue.updated", record_type="issue",
+                         record_ref=issue.ref, before={"status": before}, after={"status": step}).at = when
+        issue.updated_at = reached if steps else created
+        # Recent voices: more in the last fortnight than the one before, for the rising issues chart.
+        if status in {"new", "investigating", "fix-scheduled"}:
+            voices = rng.sample(staff, k=min(len(staff), rng.randint(3, 7)))
+            for position, person in enumerate(voices):
+                days = rng.uniform(0.5, 13) if position % 3 else rng.uniform(15, 27)
+                session.add(MeToo(user_id=person.id, issue_id=issue.id, team_id=person.team_id,
+                                  impact=rng.choice(["blocks-work", "workaround", "minor"]),
+                                  created_at=now - dt.timedelta(days=days)))
+    session.flush()

@@ -75,7 +75,11 @@ def create_feedback(
     feedback = feedback_service.submit(
         fields, submitter=user, idempotency_key=request.headers.get("idempotency-key")
     )
-    return Response(feedback_json(feedback, user), status_code=201, headers={"Location": f"/api/v1/feedback/{feedback.ref}"})
+    document = feedback_json(feedback, user)
+    token = getattr(feedback, "follow_token", None)
+    if token:  # anonymous: the private follow link, in this answer only (a retried key does not get it again)
+        document["follow_url"] = str(request.base_url).rstrip("/") + f"/follow/{token}"
+    return Response(document, status_code=201, headers={"Location": f"/api/v1/feedback/{feedback.ref}"})
 
 
 @get("/api/v1/feedback", guards=[web.feedback_readers], sync_to_thread=True, summary="List feedback, newest first")

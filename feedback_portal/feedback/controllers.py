@@ -28,6 +28,7 @@ from feedback_portal.feedback.services import (
 from feedback_portal.feedback.vocabulary import Anonymity, FeedbackStatus
 from feedback_portal.issues import comments
 from feedback_portal.privacy import describes_live_risk, detect, warning_message
+from feedback_portal.triage import follow
 
 FORM_FIELDS = ("title", "body", "module", "kind", "impact", "frequency", "team", "anonymity")
 
@@ -88,7 +89,7 @@ def give_feedback(
     user = web.signed_in_user(request)
     key = str(data.get("idempotency_key") or "") or secrets.token_urlsafe(24)
     try:
-        feedback_service.submit(
+        feedback = feedback_service.submit(
             data, submitter=user, uploads=_uploads(data.get("screenshots")), idempotency_key=key
         )
     except ValidationFailed as failed:
@@ -100,7 +101,20 @@ def give_feedback(
             idempotency_key=key,
             status_code=422,
         )
-    return web.redirect("/feedback/thanks?" + web.query_string({"receipt": key}))
+    response = web.redirect("/feedback/thanks?" + web.query_string({"receipt": key}))
+    token = getattr(feedback, "follow_token", None)
+    if token:  # anonymous: the private follow link, shown once on the confirmation (see triage/follow.py)
+        settings = web.settings_of(request)
+        response.set_cookie(
+            follow.COOKIE,
+            follow.cookie_value(settings.secret_key, key, token),
+            path=follow.COOKIE_PATH,
+            max_age=follow.COOKIE_SECONDS,
+            httponly=True,
+            secure=settings.secure_cookies,
+            samesite="strict",
+        )
+    return response
 
 
 @get("/feedback/thanks", guards=[web.signed_in], sync_to_thread=True)
@@ -108,12 +122,19 @@ def feedback_thanks(
     request: Request, feedback_service: NamedDependency[FeedbackService], receipt: FromQuery[str] = ""
 ) -> Template:
     feedback = feedback_service.receipt(receipt, web.signed_in_user(request))
-    return web.page(
+    settings = web.settings_of(request)
+    token = follow.token_from_cookie(settings.secret_key, receipt, request.cookies.get(follow.COOKIE))
+    response = web.page(
         request,
         "feedback/thanks.html",
         feedback=feedback,
-        safeguarding_text=web.settings_of(request).safeguarding_text,
+        safeguarding_text=settings.safeguarding_text,
+        follow_url=str(request.base_url).rstrip("/") + follow.path(token) if token else None,
     )
+    if token:  # shown once: the cookie goes now, and the page is not kept for the back button
+        response.delete_cookie(follow.COOKIE, path=follow.COOKIE_PATH)
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @post("/feedback/privacy-check", guards=[web.signed_in], sync_to_thread=True, status_code=200)
@@ -265,7 +286,7 @@ def redact_feedback(
     feedback = _review(request, feedback_service).redact(
         ref, web.signed_in_user(request), str(data.get("version") or "")
     )
-    return web.redirect(f"/feedback/{feedback.ref}?done=redacted")
+    return web.redirect(_after_review(data, feedback, "redacted"))
 
 
 @post("/feedback/{ref:str}/clear-flag", guards=[web.triage_only], sync_to_thread=True)
@@ -290,7 +311,17 @@ def clear_flag(
             values={"reason": str(data.get("reason") or "")},
             status_code=422,
         )
-    return web.redirect(f"/feedback/{feedback.ref}?done=cleared")
+    return web.redirect(_after_review(data, feedback, "cleared"))
+
+
+def _after_review(data: dict[str, Any], feedback: Feedback, done: str) -> str:
+    """Back to the triage item the review was started from (its queue filters kept), else the feedback page."""
+    from feedback_portal.triage.controllers import safe_return
+
+    back = safe_return(data.get("return_to"))
+    if back:
+        return back + ("&" if "?" in back else "?") + web.query_string({"done": done, "ref": feedback.ref})
+    return f"/feedback/{feedback.ref}?done={done}"
 
 
 @get("/attachments/{attachment_id:int}", guards=[web.signed_in], sync_to_thread=True)

@@ -61,6 +61,11 @@ class Feedback(Base):
     original_title: orm.Mapped[str | None] = orm.mapped_column(sa.String(150))
     original_body: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
     original_purge_after: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime())
+    # When business support first took it out of the untriaged queue (linked, an issue made, a duplicate, or
+    # not about the CMS): the insight page's time to triage. Never cleared.
+    triaged_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime(), index=True)
+    # Anonymous feedback only: the SHA-256 of the private follow link's token (the token itself is never stored).
+    follow_token_hash: orm.Mapped[str | None] = orm.mapped_column(sa.String(64), unique=True)
 
     team: orm.Mapped[Team | None] = orm.relationship(lazy="joined")
     submitter: orm.Mapped[User | None] = orm.relationship(lazy="joined")

@@ -21,6 +21,7 @@ from feedback_portal.feedback import privacy, screenshots
 from feedback_portal.feedback.models import Attachment, Feedback, VocabularyTerm
 from feedback_portal.feedback.vocabulary import DEFAULTS, Anonymity, FeedbackStatus
 from feedback_portal.privacy import DetectorConfig
+from feedback_portal.triage import follow
 
 TITLE_MAX = 150
 BODY_MAX = 5000
@@ -233,6 +234,10 @@ class FeedbackService:
                 held=bool(personal_data) or live_risk,
                 restricted=live_risk,
             )
+            if anonymous:
+                # The private follow link: only its hash is stored; the token is handed back once (follow.py).
+                token = follow.new_token()
+                feedback.follow_token_hash = follow.token_hash(token)
             self.session.add(feedback)
             self.session.flush()
             feedback.ref = format_ref(feedback.id)
@@ -259,6 +264,8 @@ class FeedbackService:
                 after=self._audit_snapshot(feedback),
             )
             self.session.commit()
+            if anonymous:
+                feedback.follow_token = token  # type: ignore[attr-defined]  (not a column: this response only)
         except exc.IntegrityError:
             self.session.rollback()
             _remove(created_files)

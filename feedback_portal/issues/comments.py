@@ -26,6 +26,7 @@ from feedback_portal.issues.notify import NotificationHook
 from feedback_portal.issues.services import normalise_issue_ref
 
 BODY_MAX = 5000
+HELD_REPLY_MESSAGE = "Redact or clear the personal data before replying"
 READERS = frozenset({Role.BUSINESS_SUPPORT, Role.BOARD, Role.ADMIN})
 
 
@@ -96,6 +97,9 @@ class CommentService:
             if getattr(target, "hidden_from_readers", False) and not actor.is_triage:
                 # Restricted or held feedback: business support and admins only (as FeedbackService.get).
                 raise Forbidden("Only business support and administrators can see this feedback")
+            if kind is Visibility.PUBLIC and isinstance(target, Feedback) and target.held:
+                # A reply or question to the sender could repeat what may identify someone: deal with it first.
+                raise ValidationFailed({kind.field: HELD_REPLY_MESSAGE})
             comment = Comment(author_id=actor.id, visibility=kind.value, body=text)
             if isinstance(target, Issue):
                 comment.issue_id = target.id

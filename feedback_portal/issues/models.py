@@ -51,6 +51,11 @@ REASON_STATUSES = frozenset(
     {IssueStatus.WONT_FIX, IssueStatus.GUIDANCE_ISSUED, IssueStatus.TRAINING_ARRANGED}
 )
 
+# The first of these an issue reaches sets decided_at; finished issues are not open (resolved_at is set).
+DECISION_STATUSES = frozenset({IssueStatus.CHANGE_REQUESTED, IssueStatus.FIX_SCHEDULED, *REASON_STATUSES})
+FINISHED_STATUSES = frozenset({IssueStatus.FIXED, IssueStatus.CLOSED, *REASON_STATUSES})
+OPEN_STATUSES = frozenset(IssueStatus) - FINISHED_STATUSES
+
 
 class Severity(enum.IntEnum):
     BLOCKS_WORK = 1
@@ -86,6 +91,11 @@ class Issue(Base):
     created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime(), default=utcnow)
     updated_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version: orm.Mapped[int] = orm.mapped_column(default=1)
+    # For the insight page (see reached_status): first decided (a fix counts as a decision), first fixed, and
+    # when it last became finished (cleared when reopened), so open issues over time need no status history.
+    decided_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime(), index=True)
+    fixed_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime(), index=True)
+    resolved_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime())
 
     owner: orm.Mapped[User | None] = orm.relationship(lazy="joined", foreign_keys=[owner_id])
     merged_into: orm.Mapped[Issue | None] = orm.relationship(remote_side=[id], lazy="joined")
@@ -104,6 +114,18 @@ class Issue(Base):
     @property
     def status_label(self) -> str:
         return IssueStatus(self.status).label
+
+    def reached_status(self, when: dt.datetime) -> None:
+        """Keep decided_at, fixed_at and resolved_at true after the status changed (at `when`)."""
+        status = IssueStatus(self.status)
+        if status in DECISION_STATUSES or status == IssueStatus.FIXED:
+            self.decided_at = self.decided_at or when
+        if status == IssueStatus.FIXED:
+            self.fixed_at = self.fixed_at or when
+        if status in FINISHED_STATUSES:
+            self.resolved_at = self.resolved_at or when
+        else:
+            self.resolved_at = None
 
     @property
     def severity_label(self) -> str:

@@ -31,6 +31,7 @@ from feedback_portal.feedback.vocabulary import FeedbackStatus
 from feedback_portal.indexing import changelog
 from feedback_portal.issues.models import REASON_STATUSES, Issue, IssueMerge, IssueStatus, MeToo, Severity
 from feedback_portal.issues.notify import NotificationHook
+from feedback_portal.triage import triaged
 
 TITLE_MAX = 150
 SUMMARY_MAX = 5000
@@ -301,6 +302,8 @@ class IssueService:
         self.notify = notify or NotificationHook()
         # After create() or link(): each feedback ref that was moved from another issue, and that issue's ref.
         self.moved_from: dict[str, str] = {}
+        # After create() or link(): each feedback ref that left the untriaged queue for the first time, and when.
+        self.triaged_now: dict[str, str] = {}
 
     def vocabularies(self) -> Vocabularies:
         return Vocabularies(self.session)
@@ -465,7 +468,7 @@ class IssueService:
         module: object = None,
     ) -> Issue:
         """A new issue grouping some feedback. Feedback already on another issue is moved (see moved_from)."""
-        self.moved_from = {}
+        self.moved_from, self.triaged_now = {}, {}
         errors: dict[str, str] = {}
         clean = self._clean_fields({"title": title, "summary": summary or "", "module": module}, errors)
         refs, bad = parse_feedback_refs(feedback_refs)
@@ -501,7 +504,9 @@ class IssueService:
                 action="issue.created",
                 record_type="issue",
                 record_ref=issue.ref,
-                after={**_snapshot(issue), "feedback": refs, "moved_from": self.moved_from},
+                after={
+                    **_snapshot(issue), "feedback": refs, "moved_from": self.moved_from, **self._triaged_note()
+                },
             )
             self.session.commit()
         except BaseException:
@@ -511,7 +516,7 @@ class IssueService:
 
     def link(self, issue_ref: str, feedback_refs: object, actor: User) -> Issue:
         """Add feedback to an issue. Feedback already on another issue is moved (see moved_from)."""
-        self.moved_from = {}
+        self.moved_from, self.triaged_now = {}, {}
         refs, bad = parse_feedback_refs(feedback_refs)
         if bad:
             raise ValidationFailed({"feedback": _not_refs_message(bad)})
@@ -535,7 +540,11 @@ class IssueService:
                 record_type="issue",
                 record_ref=issue.ref,
                 before={"feedback": before},
-                after={"feedback": self._feedback_refs_of(issue), "moved_from": self.moved_from},
+                after={
+                    "feedback": self._feedback_refs_of(issue),
+                    "moved_from": self.moved_from,
+                    **self._triaged_note(),
+                },
             )
             self.session.commit()
         except BaseException:
@@ -576,6 +585,9 @@ class IssueService:
             raise
         return issue
 
+    def _triaged_note(self) -> dict[str, Any]:
+        return {"triaged": dict(self.triaged_now)} if self.triaged_now else {}
+
     def _attach(self, issue: Issue, feedback: Sequence[Feedback], actor: User) -> dict[str, str]:
         moved: dict[str, str] = {}
         touched = {issue.id}
@@ -605,6 +617,9 @@ class IssueService:
             before=before,
             after={"issue": issue.ref if issue else None, "status": status},
         )
+        # Out of the untriaged queue: the first time is kept, and audited in the issue's event (create, link).
+        if issue is not None and triaged.mark(self.session, feedback, actor.id, audit_event=False):
+            self.triaged_now[feedback.ref or ""] = feedback.triaged_at.isoformat()  # type: ignore[union-attr]
 
     # Merging
 
@@ -902,6 +917,8 @@ class IssueService:
                         issue.owner = clean["owner"]
                     else:
                         setattr(issue, field, clean[field])
+                if issue.status != old_status:
+                    issue.reached_status(utcnow())  # decided_at, fixed_at, resolved_at (insight)
                 self.session.flush()
                 audit.record(
                     self.session,

@@ -27,6 +27,7 @@ from tests.browser.helpers import (
 )
 from tests.support.axe import format_violations, run_axe
 from tests.support.html_checker import HtmlChecker, format_messages
+from tests.meetings import a11y_pages as meeting_pages
 
 pytestmark = pytest.mark.browser
 
@@ -118,6 +119,77 @@ def _open_or_skip_if_missing(path: str) -> Callable[[Any, KnownFeedback], Any]:
     return open_
 
 
+def _first_triage_item(page: Any) -> Any:
+    page.goto("/triage")
+    with page.expect_navigation() as navigation:
+        page.locator("[data-triage-row]").first.click()
+    return navigation.value
+
+
+def _triage_item_with_errors(page: Any) -> Any:
+    _first_triage_item(page)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Mark as not about the CMS").click()
+    return navigation.value
+
+
+def _bulk_with_errors(page: Any) -> Any:
+    page.goto("/triage")
+    page.get_by_text("Link to an issue", exact=True).click()
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Link to the issue").click()
+    return navigation.value
+
+
+def _submit_admin_form(page: Any, path: str, fill: Callable[[Any], None], button: str) -> Any:
+    page.goto(path)
+    fill(page)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name=button).click()
+    return navigation.value
+
+
+def _privacy_with_errors(page: Any) -> Any:
+    return _submit_admin_form(
+        page, "/admin/privacy", lambda p: p.get_by_label("CMS person and case ID patterns").fill("(unclosed"), "Save"
+    )
+
+
+def _retention_with_errors(page: Any) -> Any:
+    return _submit_admin_form(page, "/admin/retention", lambda p: p.get_by_label("Keep feedback for").fill(""), "Save")
+
+
+def _subject_access_with_errors(page: Any) -> Any:
+    return _submit_admin_form(
+        page, "/admin/subject-access", lambda p: p.get_by_label("Their email address").fill("nobody@council.example"),
+        "Download the export",
+    )
+
+
+_follow_links: list[str] = []
+
+
+def _send_anonymously(page: Any) -> tuple[Any, str]:
+    page.goto("/feedback/new")
+    fill_feedback_form(
+        page,
+        body="The reports page timed out twice this morning before I could print the list.",
+        title="Reports time out",
+        module="Reports",
+        anonymity="Anonymous: my name is not stored at all",
+    )
+    response = submit_feedback_form(page)
+    link = page.locator("#follow-link").inner_text()
+    _follow_links.append(link)
+    return response, link
+
+
+def _open_follow_link(page: Any) -> Any:
+    if not _follow_links:
+        pytest.skip("needs the anonymous-confirmation-with-follow-link scenario first")
+    return page.goto(_follow_links[-1])
+
+
 @dataclasses.dataclass(frozen=True)
 class Scenario:
     id: str
@@ -195,8 +267,63 @@ SCENARIOS = [
     Scenario("give-feedback-with-similar-panel", "frontline", _give_feedback_with_similar_panel,
              heading="Give feedback", shows="Has someone already said this?", needs_search=True, check_dom=True),
     # Triage queue, supplier export, retention, follow links (issue 4)
+    Scenario("triage-queue", "business_support", _goto("/triage"), heading="Triage queue", shows="waiting"),
+    Scenario("triage-queue-filtered", "business_support", _goto("/triage?module=case-notes&flagged=1"),
+             heading="Triage queue", shows="waiting"),
+    Scenario("triage-queue-bad-filter", "business_support", _goto("/triage?module=nonsense"), 400, "Triage queue"),
+    Scenario("triage-queue-bulk-errors", "business_support", lambda page, known: _bulk_with_errors(page),
+             422, "Triage queue", shows="Select at least one feedback"),
+    Scenario("triage-item", "business_support", lambda page, known: _first_triage_item(page),
+             heading="", shows="Suggested issues"),
+    Scenario("triage-item-with-errors", "business_support", lambda page, known: _triage_item_with_errors(page),
+             422, shows="Enter why this is not about the CMS"),
+    Scenario("403-frontline-opens-triage", "frontline", _goto("/triage"), 403, "You do not have access"),
+    Scenario("admin-privacy", "admin", _goto("/admin/privacy"), heading="Personal data checks"),
+    Scenario("admin-privacy-with-errors", "admin", lambda page, known: _privacy_with_errors(page), 422,
+             "Personal data checks", shows="not a valid regular expression"),
+    Scenario("admin-retention", "admin", _goto("/admin/retention"), heading="Retention"),
+    Scenario("admin-retention-with-errors", "admin", lambda page, known: _retention_with_errors(page), 422,
+             "Retention", shows="Enter how many months"),
+    Scenario("admin-subject-access", "admin", _goto("/admin/subject-access"), heading="Subject access export"),
+    Scenario("admin-subject-access-with-errors", "admin", lambda page, known: _subject_access_with_errors(page), 422,
+             "Subject access export", shows="Nobody with the email"),
+    Scenario("anonymous-confirmation-with-follow-link", "frontline", lambda page, known: _send_anonymously(page)[0],
+             heading="Feedback sent", shows="Your private link to follow it"),
+    Scenario("follow-link", None, lambda page, known: _open_follow_link(page), heading="What happened to your feedback"),
+    Scenario("follow-link-wrong-token", None, _goto("/follow/not-a-real-token"), 404, "Page not found"),
     # Meetings, agendas, actions, decisions (issue 5)
+    Scenario("meetings-list", "board", _goto("/meetings"), heading="Meetings", shows="Upcoming"),
+    Scenario("meetings-list-business-support", "business_support", _goto("/meetings"), heading="Meetings"),
+    Scenario("403-frontline-opens-meetings", "frontline", _goto("/meetings"), 403, "You do not have access"),
+    Scenario("meeting-agenda-editor", "board", meeting_pages.open_meeting("upcoming"),
+             heading="CMS implementation board", shows="Move down"),
+    Scenario("meeting-agenda-add-item-with-errors", "board", meeting_pages.add_item_with_errors, 422,
+             "CMS implementation board", shows="There is no issue ISS-9999"),
+    Scenario("meeting-minutes-published", "board", meeting_pages.open_meeting("past"),
+             heading="CMS implementation board", shows="Minutes"),
+    Scenario("meeting-live", "board", meeting_pages.open_meeting("upcoming", "/live"), heading="Apologies",
+             shows="allotted"),
+    Scenario("meeting-live-outcome-with-errors", "board", meeting_pages.outcome_with_errors, 422, "Apologies",
+             shows="Give the reason"),
+    Scenario("meeting-pack", "board", meeting_pages.open_meeting("upcoming", "/pack"),
+             heading="CMS implementation board", shows="Action log"),
+    Scenario("actions", "board", _goto("/actions?show=all"), heading="Actions", shows="Overdue"),
+    Scenario("decisions", "board", _goto("/decisions"), heading="Decision log", shows="Change request to supplier"),
+    Scenario("decisions-search", "business_support", _goto("/decisions?q=guide"), heading="Decision log",
+             shows="matching"),
     # Insight and "you said, we did" (issue 6)
+    Scenario("insight", "board", _goto("/insight"), heading="Insight", shows="Feedback per week since go-live"),
+    Scenario("insight-filtered", "business_support",
+             _goto("/insight?from=2026-04-01&to=2026-09-30&module=case-notes&kind=bug"), heading="Insight",
+             shows="for Case notes"),
+    Scenario("insight-empty-result", "board", _goto("/insight?from=2026-03-02&to=2026-03-08&module=search&kind=access"),
+             heading="Insight", shows="There is nothing to draw"),
+    Scenario("insight-bad-filter", "admin", _goto("/insight?from=2026-09-01&to=2026-03-01&module=nope"), 400,
+             "Insight", shows="The end date must be the same as or after the start date"),
+    Scenario("you-said-we-did-frontline", "frontline", _goto("/you-said-we-did"), heading="You said, we did",
+             shows="You told us"),
+    Scenario("you-said-we-did-board", "board", _goto("/you-said-we-did?weeks=52"), heading="You said, we did",
+             shows="You told us"),
 ]
 
 
