@@ -406,9 +406,17 @@ def subject_access_export(email: str, output: str) -> None:
     descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # personal data: owner only
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         json.dump(document, handle, indent=2, ensure_ascii=False)
-    click.echo(f"Wrote everything held about {user.email} to {output}: {len(document['feedback'])} feedback, "
-               f"{len(document['comments_written'])} comments, {len(document['me_toos'])} me toos, "
-               f"{len(document['notifications'])} notifications, {len(document['audit_events_as_actor'])} audit events.")
+    counts = ", ".join(
+        f"{len(document[key])} {label}"
+        for key, label in (
+            ("feedback", "feedback"),
+            ("comments_written", "comments"),
+            ("me_toos", "me toos"),
+            ("notifications", "notifications"),
+            ("audit_events_as_actor", "audit events"),
+        )
+    )
+    click.echo(f"Wrote everything held about {user.email} to {output}: {counts}.")
 
 
 if __name__ == "__main__":

@@ -12,11 +12,14 @@ Reuse (the meeting pack): `drawn(service, name, filters)` gives a DrawnChart, an
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import orm
 
 from feedback_portal import web
-from feedback_portal.insight.services import ChartData, Filters, InsightService, format_number
+from feedback_portal.insight.services import CHARTS, ChartData, Filters, InsightService, format_number
 
 WIDTH = 760
 FONT = 13
@@ -278,3 +281,24 @@ def drawn(
     else:
         checked = service.read_filters(filters).filters
     return draw(service.chart(name, checked), id_prefix=id_prefix, csv_query=web.query_string(checked.query()))
+
+
+def pack_charts(
+    session: orm.Session,
+    *,
+    go_live: dt.date,
+    names: Sequence[str] = CHARTS,
+    filters: Filters | Mapping[str, str] | None = None,
+    id_prefix: str = "pack",
+) -> list[DrawnChart]:
+    """Charts for a meeting pack (or any page), by name, drawn for the `chart_figure` macro.
+
+    In a controller:  charts=insight_charts.pack_charts(db_session, go_live=settings.go_live,
+                          names=("volume", "severity", "rising"), filters={"from": "2026-10-01"},
+                          id_prefix=f"meeting-{meeting.id}")
+    In the template:  {% from "insight/_chart.html" import chart_figure %}
+                      {% for chart in charts %}{{ chart_figure(chart, heading_level=3, open_data=True) }}{% endfor %}
+    An unknown name raises NotFound; a bad filter value falls back to its default, as on the insight page.
+    """
+    service = InsightService(session, go_live=go_live)
+    return [drawn(service, name, filters, id_prefix=id_prefix) for name in names]

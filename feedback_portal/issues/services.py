@@ -302,7 +302,7 @@ class IssueService:
         self.notify = notify or NotificationHook()
         # After create() or link(): each feedback ref that was moved from another issue, and that issue's ref.
         self.moved_from: dict[str, str] = {}
-        # After create() or link(): each feedback ref that left the untriaged queue for the first time, and when.
+        # After create() or link(): each feedback ref that first left the untriaged queue, and when.
         self.triaged_now: dict[str, str] = {}
 
     def vocabularies(self) -> Vocabularies:
@@ -505,7 +505,10 @@ class IssueService:
                 record_type="issue",
                 record_ref=issue.ref,
                 after={
-                    **_snapshot(issue), "feedback": refs, "moved_from": self.moved_from, **self._triaged_note()
+                    **_snapshot(issue),
+                    "feedback": refs,
+                    "moved_from": self.moved_from,
+                    **self._triaged_note(),
                 },
             )
             self.session.commit()

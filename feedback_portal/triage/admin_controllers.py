@@ -99,8 +99,14 @@ def subject_access_export(
     try:
         subject = subject_access.find_user(db_session, data.get("email"))
     except ValidationFailed as failed:
-        return web.page(request, "admin/subject_access.html", status_code=422, errors=failed.errors,
-                        values={"email": str(data.get("email") or "")}, active_nav="retention")
+        return web.page(
+            request,
+            "admin/subject_access.html",
+            status_code=422,
+            errors=failed.errors,
+            values={"email": str(data.get("email") or "")},
+            active_nav="retention",
+        )
     document = subject_access.export(db_session, subject)
     subject_access.record(db_session, web.signed_in_user(request), subject)
     return Response(
@@ -114,4 +120,11 @@ def subject_access_export(
     )
 
 
-ROUTES = [privacy_page, save_privacy, retention_page, save_retention, subject_access_page, subject_access_export]
+ROUTES = [
+    privacy_page,
+    save_privacy,
+    retention_page,
+    save_retention,
+    subject_access_page,
+    subject_access_export,
+]

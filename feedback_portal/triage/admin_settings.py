@@ -123,8 +123,9 @@ def retention_policy(session: orm.Session) -> RetentionPolicy:
         return RetentionPolicy(None)
     months = row.value.get("months")
     action = row.value.get("action")
-    return RetentionPolicy(months if isinstance(months, int) else None,
-                           action if action in RETENTION_ACTIONS else "anonymise")
+    return RetentionPolicy(
+        months if isinstance(months, int) else None, action if action in RETENTION_ACTIONS else "anonymise"
+    )
 
 
 def save_retention(session: orm.Session, form: dict[str, Any], actor: User) -> RetentionPolicy:
@@ -142,7 +143,9 @@ def save_retention(session: orm.Session, form: dict[str, Any], actor: User) -> R
         errors["action"] = "Choose whether to anonymise or delete old feedback"
     if errors:
         raise ValidationFailed(errors)
-    _store(session, RETENTION, {"months": months, "action": action}, actor, action="retention.settings_changed")
+    _store(
+        session, RETENTION, {"months": months, "action": action}, actor, action="retention.settings_changed"
+    )
     return RetentionPolicy(months, action)
 
 
@@ -159,8 +162,13 @@ def _store(session: orm.Session, key: str, value: dict[str, Any], actor: User, *
             row.version += 1
             row.updated_by_id = actor.id
         audit.record(
-            session, actor_id=actor.id, action=action, record_type="settings", record_ref=key,
-            before=before, after=value,
+            session,
+            actor_id=actor.id,
+            action=action,
+            record_type="settings",
+            record_ref=key,
+            before=before,
+            after=value,
         )
         session.commit()
     except BaseException:

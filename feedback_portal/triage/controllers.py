@@ -78,7 +78,9 @@ def done_message(query: Any) -> str:
     return template.format(ref=ref, target=target)
 
 
-def _next_url(service: TriageService, feedback: Feedback, filters: QueueFilters, done: str, target: str = "") -> str:
+def _next_url(
+    service: TriageService, feedback: Feedback, filters: QueueFilters, done: str, target: str = ""
+) -> str:
     """Where an action on `feedback` goes: the next item in the queue, or the queue when none is left."""
     service.session.expire_all()
     _, after = service.neighbours(feedback, filters)
@@ -138,7 +140,9 @@ def _queue_page(
 
 
 @post("/triage/bulk", guards=[web.triage_only], sync_to_thread=True)
-def bulk(request: Request, data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]) -> Template:
+def bulk(
+    request: Request, data: URLEncodedBody[dict[str, Any]], db_session: NamedDependency[orm.Session]
+) -> Template:
     service = _service(request, db_session)
     filters = service.filters_from_string(data.get("queue"))
     everything = str(data.get("scope") or "") == "all"
@@ -154,8 +158,9 @@ def bulk(request: Request, data: URLEncodedBody[dict[str, Any]], db_session: Nam
         values = {key: str(data.get(key) or "") for key in data if key.startswith("bulk_") or key == "scope"}
         selected = data.get("items")
         values["items"] = selected if isinstance(selected, list) else [selected] if selected else []
-        return _queue_page(request, service, filters, {}, status_code=422, bulk_errors=failed.errors,
-                           bulk_values=values)
+        return _queue_page(
+            request, service, filters, {}, status_code=422, bulk_errors=failed.errors, bulk_values=values
+        )
     return _queue_page(request, service, filters, {}, bulk_message=result.message)
 
 
@@ -192,11 +197,15 @@ def _item_page(
     review = feedback.held and bool(feedback.personal_data)
     previous, following = service.neighbours(feedback, filters)
     place, waiting = service.position(feedback, filters)
-    suggestions = GroupingService(service.session).suggestions_for(feedback, limit=3) if is_untriaged(feedback) else []
+    suggestions = (
+        GroupingService(service.session).suggestions_for(feedback, limit=3) if is_untriaged(feedback) else []
+    )
     similar = [
         result
         for result in search_service.similar(
-            "\n".join(part for part in (feedback.title, feedback.body) if part), limit=6, exclude_refs=[feedback.ref]
+            "\n".join(part for part in (feedback.title, feedback.body) if part),
+            limit=6,
+            exclude_refs=[feedback.ref],
         )
         if result.feedback is not None
     ][:5]
@@ -280,8 +289,16 @@ def _act(
         db_session.expire_all()
         feedback = service.get(ref)
         values = {field: str(data.get(field) or "") for field in fields}
-        return _item_page(request, service, search_service, feedback, filters, errors=failed.errors, values=values,
-                          status_code=422)
+        return _item_page(
+            request,
+            service,
+            search_service,
+            feedback,
+            filters,
+            errors=failed.errors,
+            values=values,
+            status_code=422,
+        )
     feedback = service.get(ref)
     if action == "classified" and str(data.get("then") or "") == "stay":
         query = {**filters.as_query(), "done": action, "ref": feedback.ref or ""}
@@ -289,7 +306,7 @@ def _act(
     return web.redirect(_next_url(service, feedback, filters, action, target))
 
 
-def _action_route(path: str, action: str, fields: tuple[str, ...], doc: str):  # noqa: ANN202
+def _action_route(path: str, action: str, fields: tuple[str, ...], doc: str):
     def handler(
         request: Request,
         ref: FromPath[str],
@@ -301,15 +318,19 @@ def _action_route(path: str, action: str, fields: tuple[str, ...], doc: str):  #
 
     handler.__doc__ = doc
     handler.__name__ = handler.__qualname__ = "triage_" + action.replace("-", "_")
-    return post(f"/triage/{{ref:str}}/{path}", guards=[web.triage_only], sync_to_thread=True, name=handler.__name__)(
-        handler
-    )
+    return post(
+        f"/triage/{{ref:str}}/{path}", guards=[web.triage_only], sync_to_thread=True, name=handler.__name__
+    )(handler)
 
 
-link = _action_route("link", "linked", ("issue",), "Link the feedback to an issue (a suggested one, or by ref).")
+link = _action_route(
+    "link", "linked", ("issue",), "Link the feedback to an issue (a suggested one, or by ref)."
+)
 create = _action_route("create-issue", "created", ("title", "summary"), "Create an issue from the feedback.")
 duplicate = _action_route("duplicate", "duplicate", ("target",), "The same as other feedback or an issue.")
-classify = _action_route("classify", "classified", CLASSIFY_FIELDS, "Set the part of the CMS, kind and impact.")
+classify = _action_route(
+    "classify", "classified", CLASSIFY_FIELDS, "Set the part of the CMS, kind and impact."
+)
 ask = _action_route("ask", "asked", ("question",), "Ask the sender a question (a public reply).")
 not_cms = _action_route("not-cms", "not-cms", ("not_cms_reason",), "Not about the CMS, with the reason.")
 
@@ -331,12 +352,15 @@ def _export(request: Request, db_session: orm.Session, fmt: str) -> Response[byt
     module = str(request.query_params.get("module") or "")
     part = str(request.query_params.get("part") or "issues")
     if part not in {"issues", "feedback"}:
-        raise ValidationFailed({"part": "Choose issues or feedback"}, message="Choose to download issues or feedback.")
+        raise ValidationFailed(
+            {"part": "Choose issues or feedback"}, message="Choose to download issues or feedback."
+        )
     exporter = SupplierExport(db_session)
     issues = exporter.issues(status, module)
     issue_rows, feedback_rows = exporter.rows(issues)
-    exporter.record(web.signed_in_user(request), fmt, {"status": status, "module": module, "part": part},
-                    len(issues))
+    exporter.record(
+        web.signed_in_user(request), fmt, {"status": status, "module": module, "part": part}, len(issues)
+    )
     stamp = utcnow().strftime("%Y-%m-%d")
     if fmt == "csv":
         if part == "feedback":
@@ -384,14 +408,31 @@ def follow_page(request: Request, token: FromPath[str], db_session: NamedDepende
         feedback=feedback,
         title=title,
         body=body,
-        replies=[comment for comment in feedback.comments if comment.visibility == comments.Visibility.PUBLIC],
+        replies=[
+            comment for comment in feedback.comments if comment.visibility == comments.Visibility.PUBLIC
+        ],
         issue=feedback.issue,
         statuses=FeedbackStatus,
         vocabularies=TriageService(db_session).vocabularies(),
     )
     # The token is in this page's URL: never sent on as a Referer, never cached or indexed.
-    response.headers.update({"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
+    response.headers.update(
+        {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+    )
     return response
 
 
-ROUTES = [queue, bulk, item, link, create, duplicate, classify, ask, not_cms, export_csv, export_xlsx, follow_page]
+ROUTES = [
+    queue,
+    bulk,
+    item,
+    link,
+    create,
+    duplicate,
+    classify,
+    ask,
+    not_cms,
+    export_csv,
+    export_xlsx,
+    follow_page,
+]

@@ -31,11 +31,37 @@ from feedback_portal.issues.models import Issue, IssueStatus
 from feedback_portal.issues.services import _tally
 
 ISSUE_COLUMNS = (
-    "ref", "title", "summary", "module", "severity", "status", "reason", "owner", "supplier_ref",
-    "target_release", "feedback_count", "contributors", "me_toos", "teams", "first_feedback", "last_feedback",
-    "quote_1", "quote_2", "quote_3",
+    "ref",
+    "title",
+    "summary",
+    "module",
+    "severity",
+    "status",
+    "reason",
+    "owner",
+    "supplier_ref",
+    "target_release",
+    "feedback_count",
+    "contributors",
+    "me_toos",
+    "teams",
+    "first_feedback",
+    "last_feedback",
+    "quote_1",
+    "quote_2",
+    "quote_3",
 )
-FEEDBACK_COLUMNS = ("issue_ref", "feedback_ref", "title", "text", "module", "kind", "impact", "team", "submitted_on")
+FEEDBACK_COLUMNS = (
+    "issue_ref",
+    "feedback_ref",
+    "title",
+    "text",
+    "module",
+    "kind",
+    "impact",
+    "team",
+    "submitted_on",
+)
 QUOTE_MAX = 300
 WITHHELD = "[withheld: safeguarding]"
 IMPACT_ORDER = {"blocks-work": 0, "workaround": 1, "minor": 2}
@@ -104,8 +130,11 @@ class SupplierExport:
             return grouped
         rows = self.session.scalars(
             sa.select(Feedback)
-            .options(orm.lazyload(Feedback.attachments), orm.lazyload(Feedback.comments),
-                     orm.lazyload(Feedback.submitter))
+            .options(
+                orm.lazyload(Feedback.attachments),
+                orm.lazyload(Feedback.comments),
+                orm.lazyload(Feedback.submitter),
+            )
             .where(Feedback.issue_id.in_([issue.id for issue in issues]))
             .order_by(Feedback.submitted_at, Feedback.id)
         ).unique()
@@ -118,7 +147,7 @@ class SupplierExport:
         from feedback_portal.issues.services import IssueService
 
         service = IssueService(self.session)
-        feedback_rows, me_too_rows = service._rows([issue.id for issue in issues])  # noqa: SLF001
+        feedback_rows, me_too_rows = service._rows([issue.id for issue in issues])
         team_names = {row.id: row.name for row in self.session.execute(sa.select(Team.id, Team.name))}
         linked = self._feedback_of(issues)
         issue_rows, evidence_rows = [], []
@@ -127,43 +156,51 @@ class SupplierExport:
                 [row for row in feedback_rows if row.issue_id == issue.id],
                 [row for row in me_too_rows if row.issue_id == issue.id],
             )
-            teams = collections.Counter(team_names.get(team_id, "Team not given") for team_id, _, _ in tally.voices)
+            teams = collections.Counter(
+                team_names.get(team_id, "Team not given") for team_id, _, _ in tally.voices
+            )
             items = linked.get(issue.id, [])
             dates = [item.submitted_at for item in items]
             quotes = representative_quotes(items)
-            issue_rows.append({
-                "ref": issue.ref,
-                "title": issue.title,
-                "summary": issue.summary,
-                "module": self.vocabularies.label("module", issue.module),
-                "severity": issue.severity_label,
-                "status": issue.status_label,
-                "reason": issue.status_reason,
-                "owner": issue.owner.name if issue.owner else None,
-                "supplier_ref": issue.supplier_ref,
-                "target_release": issue.target_release,
-                "feedback_count": tally.feedback,
-                "contributors": tally.contributors,
-                "me_toos": tally.me_toos,
-                "teams": "; ".join(f"{name} ({number})" for name, number in
-                                   sorted(teams.items(), key=lambda pair: (-pair[1], pair[0]))),
-                "first_feedback": _day(min(dates)) if dates else None,
-                "last_feedback": _day(max(dates)) if dates else None,
-                **{f"quote_{n}": quotes[n - 1] if len(quotes) >= n else None for n in (1, 2, 3)},
-            })
+            issue_rows.append(
+                {
+                    "ref": issue.ref,
+                    "title": issue.title,
+                    "summary": issue.summary,
+                    "module": self.vocabularies.label("module", issue.module),
+                    "severity": issue.severity_label,
+                    "status": issue.status_label,
+                    "reason": issue.status_reason,
+                    "owner": issue.owner.name if issue.owner else None,
+                    "supplier_ref": issue.supplier_ref,
+                    "target_release": issue.target_release,
+                    "feedback_count": tally.feedback,
+                    "contributors": tally.contributors,
+                    "me_toos": tally.me_toos,
+                    "teams": "; ".join(
+                        f"{name} ({number})"
+                        for name, number in sorted(teams.items(), key=lambda pair: (-pair[1], pair[0]))
+                    ),
+                    "first_feedback": _day(min(dates)) if dates else None,
+                    "last_feedback": _day(max(dates)) if dates else None,
+                    **{f"quote_{n}": quotes[n - 1] if len(quotes) >= n else None for n in (1, 2, 3)},
+                }
+            )
             for item in items:
                 title, body = shareable_text(item)
-                evidence_rows.append({
-                    "issue_ref": issue.ref,
-                    "feedback_ref": item.ref,
-                    "title": title,
-                    "text": body,
-                    "module": self.vocabularies.label("module", item.module),
-                    "kind": self.vocabularies.label("kind", item.kind),
-                    "impact": self.vocabularies.label("impact", item.impact),
-                    "team": item.team.name if item.team else None,
-                    "submitted_on": _day(item.submitted_at),
-                })
+                evidence_rows.append(
+                    {
+                        "issue_ref": issue.ref,
+                        "feedback_ref": item.ref,
+                        "title": title,
+                        "text": body,
+                        "module": self.vocabularies.label("module", item.module),
+                        "kind": self.vocabularies.label("kind", item.kind),
+                        "impact": self.vocabularies.label("impact", item.impact),
+                        "team": item.team.name if item.team else None,
+                        "submitted_on": _day(item.submitted_at),
+                    }
+                )
         return issue_rows, evidence_rows
 
     def record(self, actor: User, fmt: str, filters: dict[str, str], issues: int) -> None:

@@ -109,19 +109,25 @@ def plan(session: orm.Session, policy: RetentionPolicy, now: dt.datetime | None 
     return result
 
 
-def apply(session: orm.Session, policy: RetentionPolicy, uploads_dir: Path, now: dt.datetime | None = None) -> Plan:
+def apply(
+    session: orm.Session, policy: RetentionPolicy, uploads_dir: Path, now: dt.datetime | None = None
+) -> Plan:
     """Carry out the plan in one transaction; screenshot files no longer referenced are removed afterwards."""
     begin_write(session)
     try:
         result = plan(session, policy, now)
-        items = list(
-            session.scalars(
-                sa.select(Feedback)
-                .options(orm.lazyload(Feedback.comments))
-                .where(Feedback.ref.in_(result.refs))
-                .order_by(Feedback.id)
-            ).unique()
-        ) if result.refs else []
+        items = (
+            list(
+                session.scalars(
+                    sa.select(Feedback)
+                    .options(orm.lazyload(Feedback.comments))
+                    .where(Feedback.ref.in_(result.refs))
+                    .order_by(Feedback.id)
+                ).unique()
+            )
+            if result.refs
+            else []
+        )
         files = {item.storage_name for feedback in items for item in feedback.attachments}
         removed_from: collections.Counter[str] = collections.Counter()
         for feedback in items:
@@ -132,8 +138,14 @@ def apply(session: orm.Session, policy: RetentionPolicy, uploads_dir: Path, now:
                     removed_from[feedback.issue.ref or ""] += 1
                 _delete(session, feedback)
         for issue_ref, number in removed_from.items():
-            audit.record(session, actor_id=None, action="retention.feedback_deleted", record_type="issue",
-                         record_ref=issue_ref, after={"feedback_removed": number})
+            audit.record(
+                session,
+                actor_id=None,
+                action="retention.feedback_deleted",
+                record_type="issue",
+                record_ref=issue_ref,
+                after={"feedback_removed": number},
+            )
         session.flush()
         still_used = set(session.scalars(sa.select(Attachment.sha256))) if files else set()
         session.commit()
@@ -147,8 +159,12 @@ def apply(session: orm.Session, policy: RetentionPolicy, uploads_dir: Path, now:
 
 
 def _anonymise(session: orm.Session, feedback: Feedback) -> None:
-    before = {"anonymity": feedback.anonymity, "attachments": len(feedback.attachments),
-              "original_text": feedback.original_body is not None, "held": feedback.held}
+    before = {
+        "anonymity": feedback.anonymity,
+        "attachments": len(feedback.attachments),
+        "original_text": feedback.original_body is not None,
+        "held": feedback.held,
+    }
     submitter = feedback.submitter_id
     if feedback.personal_data:
         text = redacted_snapshot(feedback.title, feedback.body, feedback.personal_data)
@@ -163,17 +179,28 @@ def _anonymise(session: orm.Session, feedback: Feedback) -> None:
         session.delete(attachment)
     if submitter is not None:
         session.execute(
-            sa.update(Comment).where(Comment.feedback_id == feedback.id, Comment.author_id == submitter)
+            sa.update(Comment)
+            .where(Comment.feedback_id == feedback.id, Comment.author_id == submitter)
             .values(author_id=None)
         )
         session.execute(
             sa.update(AuditEvent)
-            .where(AuditEvent.record_type == "feedback", AuditEvent.record_ref == feedback.ref,
-                   AuditEvent.actor_id == submitter)
+            .where(
+                AuditEvent.record_type == "feedback",
+                AuditEvent.record_ref == feedback.ref,
+                AuditEvent.actor_id == submitter,
+            )
             .values(actor_id=None)
         )
-    audit.record(session, actor_id=None, action="retention.anonymised", record_type="feedback",
-                 record_ref=feedback.ref or "", before=before, after={"anonymity": Anonymity.ANONYMOUS.value})
+    audit.record(
+        session,
+        actor_id=None,
+        action="retention.anonymised",
+        record_type="feedback",
+        record_ref=feedback.ref or "",
+        before=before,
+        after={"anonymity": Anonymity.ANONYMOUS.value},
+    )
     changelog.record(session, "feedback", [feedback.id])
 
 
@@ -191,11 +218,19 @@ def _delete(session: orm.Session, feedback: Feedback) -> None:
 
 def _scrub_audit_text(session: orm.Session, ref: str) -> None:
     events: Sequence[AuditEvent] = list(
-        session.scalars(sa.select(AuditEvent).where(AuditEvent.record_type == "feedback", AuditEvent.record_ref == ref))
+        session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.record_type == "feedback", AuditEvent.record_ref == ref)
+        )
     )
     for event in events:
         for side in ("before", "after"):
             value = getattr(event, side)
             if isinstance(value, dict) and any(key in value for key in TEXT_KEYS):
-                setattr(event, side, {key: ("[removed by retention]" if key in TEXT_KEYS else item)
-                                      for key, item in value.items()})
+                setattr(
+                    event,
+                    side,
+                    {
+                        key: ("[removed by retention]" if key in TEXT_KEYS else item)
+                        for key, item in value.items()
+                    },
+                )

@@ -163,7 +163,9 @@ class TriageService:
         return conditions
 
     def _select(self) -> sa.Select[tuple[Feedback]]:
-        return sa.select(Feedback).options(orm.lazyload(Feedback.attachments), orm.lazyload(Feedback.comments))
+        return sa.select(Feedback).options(
+            orm.lazyload(Feedback.attachments), orm.lazyload(Feedback.comments)
+        )
 
     def item_of(self, feedback: Feedback, today: dt.date | None = None) -> QueueItem:
         today = today or workdays.london_date(utcnow())
@@ -187,9 +189,14 @@ class TriageService:
     def queue(self, filters: QueueFilters, page: int = 1, size: int = PAGE_SIZE) -> QueuePage:
         conditions = self._conditions(filters)
         total = self.session.scalar(sa.select(sa.func.count(Feedback.id)).where(*conditions)) or 0
-        overdue = self.session.scalar(
-            sa.select(sa.func.count(Feedback.id)).where(*conditions, Feedback.submitted_at < self.overdue_before())
-        ) or 0
+        overdue = (
+            self.session.scalar(
+                sa.select(sa.func.count(Feedback.id)).where(
+                    *conditions, Feedback.submitted_at < self.overdue_before()
+                )
+            )
+            or 0
+        )
         pages = max(1, math.ceil(total / size))
         page = min(max(1, page), pages)
         rows = self.session.scalars(
@@ -205,7 +212,9 @@ class TriageService:
     def matching_refs(self, filters: QueueFilters) -> list[str]:
         return list(
             self.session.scalars(
-                sa.select(Feedback.ref).where(*self._conditions(filters)).order_by(Feedback.submitted_at, Feedback.id)
+                sa.select(Feedback.ref)
+                .where(*self._conditions(filters))
+                .order_by(Feedback.submitted_at, Feedback.id)
             )
         )
 
@@ -220,7 +229,9 @@ class TriageService:
         """The previous and next untriaged items around this one (which may itself have left the queue)."""
         conditions = self._conditions(filters)
         key = sa.tuple_(Feedback.submitted_at, Feedback.id)
-        here = sa.tuple_(sa.literal(feedback.submitted_at, Feedback.submitted_at.type), sa.literal(feedback.id))
+        here = sa.tuple_(
+            sa.literal(feedback.submitted_at, Feedback.submitted_at.type), sa.literal(feedback.id)
+        )
         before = self.session.scalar(
             sa.select(Feedback.ref)
             .where(*conditions, key < here)
@@ -228,7 +239,10 @@ class TriageService:
             .limit(1)
         )
         after = self.session.scalar(
-            sa.select(Feedback.ref).where(*conditions, key > here).order_by(Feedback.submitted_at, Feedback.id).limit(1)
+            sa.select(Feedback.ref)
+            .where(*conditions, key > here)
+            .order_by(Feedback.submitted_at, Feedback.id)
+            .limit(1)
         )
         if after is None:  # at the end: wrap round to the oldest still waiting (not this one)
             after = self.session.scalar(
@@ -246,7 +260,9 @@ class TriageService:
         if not is_untriaged(feedback):
             return 0, total
         key = sa.tuple_(Feedback.submitted_at, Feedback.id)
-        here = sa.tuple_(sa.literal(feedback.submitted_at, Feedback.submitted_at.type), sa.literal(feedback.id))
+        here = sa.tuple_(
+            sa.literal(feedback.submitted_at, Feedback.submitted_at.type), sa.literal(feedback.id)
+        )
         ahead = self.session.scalar(sa.select(sa.func.count(Feedback.id)).where(*conditions, key < here)) or 0
         return ahead + 1, total
 
@@ -270,8 +286,9 @@ class TriageService:
 
     def create_issue(self, ref: str, title: object, summary: object, actor: User) -> Issue:
         feedback = self.get(ref)
-        return IssueService(self.session).create(title, [feedback.ref], actor, summary=summary or "",
-                                                 module=feedback.module)
+        return IssueService(self.session).create(
+            title, [feedback.ref], actor, summary=summary or "", module=feedback.module
+        )
 
     def classify(self, ref: str, changes: Mapping[str, Any], actor: User) -> Feedback:
         """Set the part of the CMS, kind and impact (business support correcting what the sender chose)."""
@@ -347,15 +364,21 @@ class TriageService:
             )
         return text
 
-    def _mark_not_cms(self, feedback: Feedback, reason: str, actor: User, *, field: str) -> None:
+    def _mark_not_cms(self, feedback: Feedback, reason: str, actor: User, *, field: str) -> bool:
+        """False if it already was (a form sent twice changes nothing and says nothing twice)."""
         if feedback.issue is not None:
             raise ValidationFailed(
                 {field: f"{feedback.ref} is part of {feedback.issue.ref}: remove it from the issue first"}
             )
-        if feedback.held and feedback.personal_data:  # the reason reaches the sender as a reply: review it first
-            raise ValidationFailed(
-                {field: f"{HELD_REPLY_MESSAGE} in {feedback.ref}: the reason is sent to its sender as a reply"}
-            )
+        if feedback.status == FeedbackStatus.NOT_CMS and feedback.closed_reason == reason:
+            return False
+        if feedback.status not in UNTRIAGED and feedback.status != FeedbackStatus.NOT_CMS:
+            raise ValidationFailed({field: f"{feedback.ref} is already closed"})
+        if (
+            feedback.held and feedback.personal_data
+        ):  # the reason reaches the sender as a reply: review it first
+            message = f"{HELD_REPLY_MESSAGE} in {feedback.ref}: the reason is sent to its sender as a reply"
+            raise ValidationFailed({field: message})
         before = {"status": feedback.status, "closed_reason": feedback.closed_reason}
         feedback.status = FeedbackStatus.NOT_CMS.value
         feedback.closed_reason = reason
@@ -373,11 +396,14 @@ class TriageService:
             after=after,
         )
         changelog.record(self.session, "feedback", [feedback.id])
+        return True
 
     def _tell_sender(self, feedback: Feedback, text: str, actor: User) -> None:
         """Why their feedback was closed, as a public reply the sender reads on My feedback (or their follow
         link). Never on held feedback: callers refuse or skip that."""
-        comment = Comment(author_id=actor.id, visibility=Visibility.PUBLIC.value, body=text, feedback=feedback)
+        comment = Comment(
+            author_id=actor.id, visibility=Visibility.PUBLIC.value, body=text, feedback=feedback
+        )
         self.session.add(comment)
         self.session.flush()
         audit.record(
@@ -398,13 +424,17 @@ class TriageService:
         feedback = self.get(ref)
         if feedback.submitter_id is None:
             raise ValidationFailed(
-                {"question": "This feedback was sent anonymously, so nobody can answer a question. "
-                             "Link it, make an issue from it, or reply on the issue instead."}
+                {
+                    "question": "This feedback was sent anonymously, so nobody can answer a question. "
+                    "Link it, make an issue from it, or reply on the issue instead."
+                }
             )
         try:
-            CommentService(self.session).add("feedback", feedback.ref or "", Visibility.PUBLIC.value, question, actor)
+            CommentService(self.session).add(
+                "feedback", feedback.ref or "", Visibility.PUBLIC.value, question, actor
+            )
         except ValidationFailed as failed:  # the reply form's field is "reply"; here it is the question
-            raise ValidationFailed({"question": message for message in failed.errors.values()}) from None
+            raise ValidationFailed({"question": next(iter(failed.errors.values()))}) from None
         begin_write(self.session)
         try:
             feedback = self.get(ref)
@@ -436,18 +466,29 @@ class TriageService:
             return
         now = utcnow()
         subject = f"Business support have a question about your feedback {feedback.ref}"
-        notification = Notification(user_id=feedback.submitter.id, created_at=now, subject=subject,
-                                    body=question, link=f"/feedback/{feedback.ref}")
+        notification = Notification(
+            user_id=feedback.submitter.id,
+            created_at=now,
+            subject=subject,
+            body=question,
+            link=f"/feedback/{feedback.ref}",
+        )
         self.session.add(notification)
         settings = self.session.info.get(SETTINGS_KEY)
         if settings is not None and settings.smtp_configured and feedback.submitter.email:
             self.session.flush()
-            self.session.add(OutboxEmail(
-                notification_id=notification.id, to_address=feedback.submitter.email, subject=subject,
-                body_text=f"{question}\n\nYou can read it on your feedback's page: /feedback/{feedback.ref}\n\n--\n"
-                          f"{EMAIL_FOOTER}\n",
-                created_at=now, attempts=0, next_attempt_at=now,
-            ))
+            self.session.add(
+                OutboxEmail(
+                    notification_id=notification.id,
+                    to_address=feedback.submitter.email,
+                    subject=subject,
+                    body_text=f"{question}\n\nYou can read it on your feedback's page: /feedback/{feedback.ref}\n\n--\n"
+                    f"{EMAIL_FOOTER}\n",
+                    created_at=now,
+                    attempts=0,
+                    next_attempt_at=now,
+                )
+            )
 
     def mark_duplicate(self, ref: str, target: object, actor: User) -> str:
         """The same as other feedback or an issue: the sender's voice becomes a "me too" on it.
@@ -462,7 +503,9 @@ class TriageService:
         """
         wanted = clean_text(target if isinstance(target, str) else "")
         if not wanted:
-            raise ValidationFailed({"target": "Enter the feedback or issue it is the same as, like FB-000123 or ISS-0001"})
+            raise ValidationFailed(
+                {"target": "Enter the feedback or issue it is the same as, like FB-000123 or ISS-0001"}
+            )
         issue_ref = normalise_issue_ref(wanted) if wanted.upper().startswith("ISS") else None
         feedback_refs, _ = parse_feedback_refs(wanted) if issue_ref is None else ([], [])
         if issue_ref is None and len(feedback_refs) != 1:
@@ -471,17 +514,25 @@ class TriageService:
         try:
             feedback = self.get(ref)
             if issue_ref is None and feedback_refs[0] == feedback.ref:
-                raise ValidationFailed({"target": "Feedback cannot be the same as itself: enter another reference"})
+                raise ValidationFailed(
+                    {"target": "Feedback cannot be the same as itself: enter another reference"}
+                )
             issue, other = self._duplicate_target(issue_ref, feedback_refs)
             if issue is not None:
                 service = IssueService(self.session)
-                issue = service._final_issue(issue)  # noqa: SLF001 (a merged issue's feedback lives in its target)
+                issue = service._final_issue(issue)
                 if feedback.issue_id != issue.id:
-                    service._attach(issue, [feedback], actor)  # noqa: SLF001 (inside this transaction)
+                    service._attach(issue, [feedback], actor)
                     if service.triaged_now:  # set by _attach without an event of its own: record it here
-                        audit.record(self.session, actor_id=actor.id, action="feedback.triaged",
-                                     record_type="feedback", record_ref=feedback.ref or "",
-                                     before={"triaged_at": None}, after={"triaged_at": feedback.triaged_at.isoformat()})
+                        audit.record(
+                            self.session,
+                            actor_id=actor.id,
+                            action="feedback.triaged",
+                            record_type="feedback",
+                            record_ref=feedback.ref or "",
+                            before={"triaged_at": None},
+                            after={"triaged_at": feedback.triaged_at.isoformat()},
+                        )
                 self._voice(feedback, {"issue_id": issue.id}, actor, "issue", issue.ref or "")
                 result = issue.ref or ""
             else:
@@ -511,7 +562,9 @@ class TriageService:
             raise
         return result
 
-    def _duplicate_target(self, issue_ref: str | None, feedback_refs: list[str]) -> tuple[Issue | None, Feedback | None]:
+    def _duplicate_target(
+        self, issue_ref: str | None, feedback_refs: list[str]
+    ) -> tuple[Issue | None, Feedback | None]:
         if issue_ref is not None:
             issue = self.session.scalar(sa.select(Issue).where(Issue.ref == issue_ref))
             if issue is None:
@@ -524,12 +577,16 @@ class TriageService:
             return other.issue, None
         if other.status not in UNTRIAGED:
             raise ValidationFailed(
-                {"target": f"{other.ref} is closed ({FeedbackStatus(other.status).label.lower()}): "
-                           "choose feedback that is still open, or an issue"}
+                {
+                    "target": f"{other.ref} is closed ({FeedbackStatus(other.status).label.lower()}): "
+                    "choose feedback that is still open, or an issue"
+                }
             )
         return None, other
 
-    def _voice(self, feedback: Feedback, target: dict[str, int], actor: User, record_type: str, record_ref: str) -> None:
+    def _voice(
+        self, feedback: Feedback, target: dict[str, int], actor: User, record_type: str, record_ref: str
+    ) -> None:
         """The sender's "me too" on the target, unless they have one there already (anonymous: nobody to add)."""
         if feedback.submitter_id is None:
             return
@@ -578,7 +635,9 @@ class TriageService:
         reason = ""
         issue_ref: str | None = None
         if action == "link":
-            issue_ref = normalise_issue_ref(values.get("bulk_issue") if isinstance(values.get("bulk_issue"), str) else "")
+            issue_ref = normalise_issue_ref(
+                values.get("bulk_issue") if isinstance(values.get("bulk_issue"), str) else ""
+            )
             if issue_ref is None:
                 errors["bulk_issue"] = "Enter the issue to link them to, like ISS-0001"
         elif action == "classify":
@@ -597,7 +656,8 @@ class TriageService:
         begin_write(self.session)
         try:
             found = {
-                row.ref: row for row in self.session.scalars(self._select().where(Feedback.ref.in_(wanted))).unique()
+                row.ref: row
+                for row in self.session.scalars(self._select().where(Feedback.ref.in_(wanted))).unique()
             }
             missing = [ref for ref in wanted if ref not in found]
             if missing:
@@ -609,11 +669,13 @@ class TriageService:
                     raise ValidationFailed({"bulk_issue": f"There is no issue {issue_ref}"})
                 if issue.merged_into is not None:
                     raise ValidationFailed(
-                        {"bulk_issue": f"{issue.ref} has been merged into {issue.merged_into.ref}: link to that instead"}
+                        {
+                            "bulk_issue": f"{issue.ref} has been merged into {issue.merged_into.ref}: link to that instead"
+                        }
                     )
                 service = IssueService(self.session)
-                before = service._feedback_refs_of(issue)  # noqa: SLF001
-                moved = service._attach(issue, items, actor)  # noqa: SLF001 (each feedback audited there)
+                before = service._feedback_refs_of(issue)
+                moved = service._attach(issue, items, actor)
                 audit.record(
                     self.session,
                     actor_id=actor.id,
@@ -621,8 +683,12 @@ class TriageService:
                     record_type="issue",
                     record_ref=issue.ref or "",
                     before={"feedback": before},
-                    after={"feedback": service._feedback_refs_of(issue), "moved_from": moved, "bulk": True,  # noqa: SLF001
-                           **service._triaged_note()},  # noqa: SLF001
+                    after={
+                        "feedback": service._feedback_refs_of(issue),
+                        "moved_from": moved,
+                        "bulk": True,
+                        **service._triaged_note(),
+                    },
                 )
                 message = f"{_count(items)} linked to {issue.ref}: {_refs(wanted)}."
             elif action == "classify":
@@ -636,12 +702,21 @@ class TriageService:
                 if linked:
                     shown = ", ".join(f"{item.ref} ({item.issue.ref})" for item in linked[:5])
                     raise ValidationFailed(
-                        {"items": f"Some selected feedback is part of an issue, so nothing was changed: {shown}. "
-                                  "Remove it from the selection."}
+                        {
+                            "items": f"Some selected feedback is part of an issue, so nothing was changed: {shown}. "
+                            "Remove it from the selection."
+                        }
                     )
-                for item in items:
-                    self._mark_not_cms(item, reason, actor, field="bulk_reason")
-                message = f"{_count(items)} marked not about the CMS: {_refs(wanted)}. The senders will see your reason."
+                marked = [
+                    item.ref or ""
+                    for item in items
+                    if self._mark_not_cms(item, reason, actor, field="bulk_reason")
+                ]
+                message = f"{_count(marked)} marked not about the CMS" + (
+                    f": {_refs(marked)}. The senders will see your reason." if marked else "."
+                )
+                if len(marked) < len(items):
+                    message += f" {_count(range(len(items) - len(marked)))} already were."
             self.session.commit()
         except BaseException:
             self.session.rollback()

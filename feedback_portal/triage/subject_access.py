@@ -53,20 +53,30 @@ def find_user(session: orm.Session, email: object) -> User:
 def export(session: orm.Session, user: User) -> dict[str, Any]:
     feedback = list(
         session.scalars(
-            sa.select(Feedback).where(Feedback.submitter_id == user.id).order_by(Feedback.submitted_at, Feedback.id)
+            sa.select(Feedback)
+            .where(Feedback.submitter_id == user.id)
+            .order_by(Feedback.submitted_at, Feedback.id)
         ).unique()
     )
-    comments = list(session.scalars(sa.select(Comment).where(Comment.author_id == user.id).order_by(Comment.id)))
+    comments = list(
+        session.scalars(sa.select(Comment).where(Comment.author_id == user.id).order_by(Comment.id))
+    )
     feedback_refs = {row.id: row.ref for row in session.execute(sa.select(Feedback.id, Feedback.ref))}
     issue_refs = {row.id: row.ref for row in session.execute(sa.select(Issue.id, Issue.ref))}
     me_toos = list(session.scalars(sa.select(MeToo).where(MeToo.user_id == user.id).order_by(MeToo.id)))
     notifications = list(
-        session.scalars(sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))
+        session.scalars(
+            sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
+        )
     )
-    events = list(session.scalars(sa.select(AuditEvent).where(AuditEvent.actor_id == user.id).order_by(AuditEvent.id)))
+    events = list(
+        session.scalars(sa.select(AuditEvent).where(AuditEvent.actor_id == user.id).order_by(AuditEvent.id))
+    )
     sessions = list(
         session.scalars(
-            sa.select(SignInSession).where(SignInSession.user_id == user.id).order_by(SignInSession.created_at)
+            sa.select(SignInSession)
+            .where(SignInSession.user_id == user.id)
+            .order_by(SignInSession.created_at)
         )
     )
     failed = list(
@@ -109,15 +119,22 @@ def export(session: orm.Session, user: User) -> dict[str, Any]:
             for item in me_toos
         ],
         "notifications": [
-            {"subject": n.subject, "body": n.body, "link": n.link, "created_at": _iso(n.created_at),
-             "read_at": _iso(n.read_at)}
+            {
+                "subject": n.subject,
+                "body": n.body,
+                "link": n.link,
+                "created_at": _iso(n.created_at),
+                "read_at": _iso(n.read_at),
+            }
             for n in notifications
         ],
         "audit_events_as_actor": [
             {"at": _iso(e.at), "action": e.action, "record_type": e.record_type, "record_ref": e.record_ref}
             for e in events
         ],
-        "sign_in_sessions": [{"created_at": _iso(s.created_at), "expires_at": _iso(s.expires_at)} for s in sessions],
+        "sign_in_sessions": [
+            {"created_at": _iso(s.created_at), "expires_at": _iso(s.expires_at)} for s in sessions
+        ],
         "failed_sign_ins": [_iso(when) for when in failed],
     }
 
@@ -140,7 +157,9 @@ def _feedback(item: Feedback) -> dict[str, Any]:
         "submitted_at": _iso(item.submitted_at),
         "screenshots": [attachment.filename for attachment in item.attachments],
         "public_replies": [
-            {"body": c.body, "created_at": _iso(c.created_at)} for c in item.comments if c.visibility == "public"
+            {"body": c.body, "created_at": _iso(c.created_at)}
+            for c in item.comments
+            if c.visibility == "public"
         ],
     }
 
@@ -149,8 +168,13 @@ def record(session: orm.Session, actor: User | None, subject: User) -> None:
     """Who exported whose data, and when (the subject by account id: the export itself is the data)."""
     begin_write(session)
     try:
-        audit.record(session, actor_id=actor.id if actor else None, action="subject_access.exported",
-                     record_type="user", record_ref=str(subject.id))
+        audit.record(
+            session,
+            actor_id=actor.id if actor else None,
+            action="subject_access.exported",
+            record_type="user",
+            record_ref=str(subject.id),
+        )
         session.commit()
     except BaseException:
         session.rollback()

@@ -25,8 +25,13 @@ TEXTS = [
 
 
 def _api(live_server: LiveServer, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.post(live_server.url + path, json=body, headers={"Authorization": f"Bearer {token}"},
-                          trust_env=False, timeout=10)
+    response = httpx.post(
+        live_server.url + path,
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        trust_env=False,
+        timeout=10,
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -36,30 +41,49 @@ def queue_items(live_server: LiveServer, api_token: Callable[[str], str]) -> tup
     """An issue from the first text, and four more feedback saying the same, untriaged."""
     frontline = api_token(LOGINS["frontline"].email)
     refs = [
-        _api(live_server, frontline, "/api/v1/feedback",
-             {"body": text, "module": "integrations", "kind": "access", "impact": "workaround"})["ref"]
+        _api(
+            live_server,
+            frontline,
+            "/api/v1/feedback",
+            {"body": text, "module": "integrations", "kind": "access", "impact": "workaround"},
+        )["ref"]
         for text in TEXTS
     ]
-    issue = _api(live_server, api_token(LOGINS["business_support"].email), "/api/v1/issues",
-                 {"title": "GP letters import fails with access denied", "feedback": refs[:1]})
+    issue = _api(
+        live_server,
+        api_token(LOGINS["business_support"].email),
+        "/api/v1/issues",
+        {"title": "GP letters import fails with access denied", "feedback": refs[:1]},
+    )
     return issue["ref"], refs[1:]
 
 
 def _status(live_server: LiveServer, api_token: Callable[[str], str], ref: str) -> str:
-    response = httpx.get(live_server.url + f"/api/v1/feedback/{ref}", trust_env=False, timeout=10,
-                         headers={"Authorization": f"Bearer {api_token(LOGINS['business_support'].email)}"})
+    response = httpx.get(
+        live_server.url + f"/api/v1/feedback/{ref}",
+        trust_env=False,
+        timeout=10,
+        headers={"Authorization": f"Bearer {api_token(LOGINS['business_support'].email)}"},
+    )
     return response.json()["status"]
 
 
 def _documents(page: Any) -> list[str]:
     seen: list[str] = []
-    page.on("request", lambda request: seen.append(f"{request.method} {request.url}")
-            if request.resource_type == "document" else None)
+    page.on(
+        "request",
+        lambda request: (
+            seen.append(f"{request.method} {request.url}") if request.resource_type == "document" else None
+        ),
+    )
     return seen
 
 
 def test_triage_two_items_with_the_keyboard_only(
-    open_page: PageFactory, live_server: LiveServer, api_token: Callable[[str], str], queue_items: tuple[str, list[str]]
+    open_page: PageFactory,
+    live_server: LiveServer,
+    api_token: Callable[[str], str],
+    queue_items: tuple[str, list[str]],
 ) -> None:
     issue, refs = queue_items
     page = open_page("business_support", viewport="desktop")
@@ -82,12 +106,22 @@ def test_triage_two_items_with_the_keyboard_only(
     with page.expect_navigation(url=lambda url: f"/triage/{refs[2]}?" in url):
         page.keyboard.press("1")
     keys += 1
-    assert _status(live_server, api_token, refs[0]) == "linked" and _status(live_server, api_token, refs[1]) == "linked"
+    assert (
+        _status(live_server, api_token, refs[0]) == "linked"
+        and _status(live_server, api_token, refs[1]) == "linked"
+    )
     # The common path: queue, first item, link to the suggestion, next item.
     common = requests[:4]  # GET queue, GET item, POST link (answered 303), GET the next item
-    print(f"\nWITH SHORTCUTS: 3 keystrokes (j, Enter, 1) and {len(common)} requests for queue → item → link → next:"
-          f" {common}")
-    assert [line.split()[0] for line in common] == ["GET", "GET", "POST", "GET"] and f"/triage/{refs[1]}?" in common[3]
+    print(
+        f"\nWITH SHORTCUTS: 3 keystrokes (j, Enter, 1) and {len(common)} requests for queue → item → link → next:"
+        f" {common}"
+    )
+    assert [line.split()[0] for line in common] == [
+        "GET",
+        "GET",
+        "POST",
+        "GET",
+    ] and f"/triage/{refs[1]}?" in common[3]
     assert keys == 4 and len(requests) == 6  # and one more key, two more requests, for the second item
 
     # Shortcuts never fire while typing: "n" in the question box is a letter, not "not about the CMS".
@@ -113,7 +147,7 @@ def _tabs_to(page: Any, selector: str, limit: int = 400) -> int:
 def test_the_same_path_without_shortcuts(
     open_page: PageFactory, live_server: LiveServer, queue_items: tuple[str, list[str]]
 ) -> None:
-    issue, refs = queue_items
+    _issue, refs = queue_items
     page = open_page("business_support", viewport="desktop")
     requests = _documents(page)
     page.goto(QUEUE)
@@ -125,8 +159,10 @@ def test_the_same_path_without_shortcuts(
     with page.expect_navigation(url=lambda url: f"/triage/{refs[3]}?" in url):
         page.keyboard.press("Enter")
     keystrokes = tabs_to_row + 1 + tabs_to_link + 1
-    print(f"\nWITHOUT SHORTCUTS: {keystrokes} keystrokes ({tabs_to_row} Tabs + Enter to open the first item, "
-          f"{tabs_to_link} Tabs + Enter to link it) and {len(requests)} requests")
+    print(
+        f"\nWITHOUT SHORTCUTS: {keystrokes} keystrokes ({tabs_to_row} Tabs + Enter to open the first item, "
+        f"{tabs_to_link} Tabs + Enter to link it) and {len(requests)} requests"
+    )
     assert len(requests) == 4 and keystrokes > 3
 
 

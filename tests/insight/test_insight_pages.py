@@ -172,3 +172,25 @@ def test_the_csv_of_an_empty_chart_is_its_header_alone(client: TestClient) -> No
     assert client.get(f"/insight/rising.csv?{PAST}").text == (
         "Issue,Fortnight to 8 March 2026,Fortnight to 22 March 2026\r\n"
     )
+
+
+def test_charts_render_by_name_inside_another_page_for_the_meeting_pack(app, some_data: None) -> None:  # noqa: ANN001
+    """What the meeting pack does: pack_charts() in its controller, the chart_figure macro in its template."""
+    from feedback_portal.insight import charts as insight_charts
+
+    with app.state.session_factory() as session:
+        drawn = insight_charts.pack_charts(
+            session, go_live=app.state.settings.go_live, names=("volume", "severity"),
+            filters={"from": "2026-03-02", "to": "2026-03-22", "module": "case-notes"}, id_prefix="meeting-7",
+        )
+    template = app.template_engine.engine.from_string(
+        '{% from "insight/_chart.html" import chart_figure %}<section><h2>Evidence</h2>'
+        "{% for chart in charts %}{{ chart_figure(chart, heading_level=3, csv=False, open_data=True) }}{% endfor %}"
+        "</section>"
+    )
+    html_out = template.render(charts=drawn)
+    assert '<h3 class="govuk-heading-m" id="meeting-7-volume-heading">Feedback per week since go-live' in html_out
+    assert 'id="meeting-7-severity-title"' in html_out and 'url(#meeting-7-volume-pattern-' not in html_out
+    assert "<details class=\"govuk-details app-insight-data\" open>" in html_out
+    assert "Download these numbers" not in html_out
+    assert ">Case notes<" in html_out  # the filter reached the chart: one series, Case notes

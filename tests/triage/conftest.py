@@ -10,7 +10,7 @@ from feedback_portal import db
 from feedback_portal.feedback.models import Feedback
 
 
-def age(app, ref: str, days: int) -> None:  # noqa: ANN001
+def age(app, ref: str, days: int) -> None:
     """Make feedback `days` calendar days old."""
     with app.state.session_factory() as session:
         db.begin_write(session)
@@ -19,6 +19,6 @@ def age(app, ref: str, days: int) -> None:  # noqa: ANN001
         session.commit()
 
 
-def feedback_row(app, ref: str) -> Feedback:  # noqa: ANN001
+def feedback_row(app, ref: str) -> Feedback:
     with app.state.session_factory() as session:
         return session.scalar(sa.select(Feedback).where(Feedback.ref == ref))

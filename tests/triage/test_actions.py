@@ -15,7 +15,7 @@ from tests.triage.conftest import feedback_row
 EMAIL_BODY = "The CMS emailed jane.doe@example.com instead of the team inbox when I saved the plan"
 
 
-def _three(app):  # noqa: ANN001, ANN202
+def _three(app):
     return [make_feedback(app, ALICE.email, title=f"Item {n}", module="case-notes") for n in (1, 2, 3)]
 
 
@@ -26,7 +26,10 @@ def test_link_goes_to_the_next_item_with_the_filters_and_a_banner(app, client, s
     issue = create_issue(client, "Grouped", issue_feedback)
     response = post(client, f"/triage/{first}/link", issue=issue, queue="module=case-notes")
     assert response.status_code == 303
-    assert response.headers["location"] == f"/triage/{second}?module=case-notes&done=linked&ref={first}&target={issue}"
+    assert (
+        response.headers["location"]
+        == f"/triage/{second}?module=case-notes&done=linked&ref={first}&target={issue}"
+    )
     page = client.get(response.headers["location"])
     assert f"{first} linked to {issue}." in text_of(page.text)
     row = feedback_row(app, first)
@@ -50,12 +53,12 @@ def test_triaged_at_is_set_once_and_kept(app, client, session):
     first = create_issue(client, "First", ref)  # the existing create path
     when = feedback_row(app, ref).triaged_at
     assert when is not None
-    created = [e for e in audit_events(session, "issue", first) if e.action == "issue.created"][0]
+    created = next(e for e in audit_events(session, "issue", first) if e.action == "issue.created")
     assert created.after["triaged"] == {ref: when.isoformat()}
     second = create_issue(client, "Second", make_feedback(app, ALICE.email))
     post(client, f"/issues/{second}/link", feedback=ref)  # the existing link path moves it
     assert feedback_row(app, ref).triaged_at == when
-    moved = [e for e in audit_events(session, "issue", second) if e.action == "issue.feedback_linked"][0]
+    moved = next(e for e in audit_events(session, "issue", second) if e.action == "issue.feedback_linked")
     assert "triaged" not in moved.after  # it was triaged before
     post(client, f"/issues/{second}/unlink", feedback=ref)
     assert feedback_row(app, ref).triaged_at == when  # back in the queue, but it was triaged then
@@ -65,8 +68,11 @@ def test_triaged_at_is_set_once_and_kept(app, client, session):
 def test_link_to_an_unknown_or_missing_issue_is_a_message_beside_the_field(app, client):
     ref = make_feedback(app, ALICE.email)
     sign_in(client, BOB)
-    for value, message in (("", "Enter the issue reference"), ("ISS-0099", "There is no issue ISS-0099"),
-                           ("banana", "Enter an issue reference")):
+    for value, message in (
+        ("", "Enter the issue reference"),
+        ("ISS-0099", "There is no issue ISS-0099"),
+        ("banana", "Enter an issue reference"),
+    ):
         response = post(client, f"/triage/{ref}/link", issue=value, queue="")
         assert response.status_code == 422
         assert message in field_error(response.text, "issue")
@@ -82,7 +88,9 @@ def test_create_issue_from_the_item(app, client):
     row = feedback_row(app, ref)
     assert row.issue.title == "Reports time out" and row.issue.module == "reports" and row.triaged_at
     response = post(client, f"/triage/{following}/create-issue", title="", queue="")
-    assert response.status_code == 422 and field_error(response.text, "title") == "Enter a title for the issue"
+    assert (
+        response.status_code == 422 and field_error(response.text, "title") == "Enter a title for the issue"
+    )
 
 
 def test_duplicate_of_an_issue_links_it_and_counts_the_sender_as_a_me_too(app, client, session):
@@ -90,7 +98,10 @@ def test_duplicate_of_an_issue_links_it_and_counts_the_sender_as_a_me_too(app, c
     sign_in(client, BOB)
     issue = create_issue(client, "Grouped", grouped)
     response = post(client, f"/triage/{dup}/duplicate", target=issue.lower(), queue="")
-    assert response.status_code == 303 and f"done=duplicate&ref={dup}&target={issue}" in response.headers["location"]
+    assert (
+        response.status_code == 303
+        and f"done=duplicate&ref={dup}&target={issue}" in response.headers["location"]
+    )
     row = feedback_row(app, dup)
     assert row.issue.ref == issue and row.triaged_at
     assert [e.action for e in audit_events(session, "feedback", dup)].count("feedback.triaged") == 1
@@ -106,7 +117,9 @@ def test_duplicate_of_untriaged_feedback_closes_it_and_adds_the_voice_there(app,
     row = feedback_row(app, dup)
     assert row.status == "closed" and original in row.closed_reason and row.triaged_at
     target = feedback_row(app, original)
-    assert session.scalar(sa.select(MeToo).where(MeToo.feedback_id == target.id)).user_id == user_id(app, ERIN)
+    assert session.scalar(sa.select(MeToo).where(MeToo.feedback_id == target.id)).user_id == user_id(
+        app, ERIN
+    )
     # When the original joins an issue, the voice goes with it.
     issue = create_issue(client, "Later", original)
     assert "Me too" in text_of(client.get(f"/issues/{issue}").text)
@@ -140,13 +153,25 @@ def test_duplicate_bad_targets(app, client):
 def test_classify_sets_module_kind_and_impact_audited(app, client, session):
     ref, following = make_feedback(app, ALICE.email), make_feedback(app, ALICE.email)
     sign_in(client, BOB)
-    response = post(client, f"/triage/{ref}/classify", module="reports", kind="performance", impact="workaround",
-                    queue="", then="stay")
+    response = post(
+        client,
+        f"/triage/{ref}/classify",
+        module="reports",
+        kind="performance",
+        impact="workaround",
+        queue="",
+        then="stay",
+    )
     assert response.headers["location"] == f"/triage/{ref}?done=classified&ref={ref}"
     row = feedback_row(app, ref)
     assert (row.module, row.kind, row.impact, row.status, row.triaged_at) == (
-        "reports", "performance", "workaround", "received", None)
-    event = [e for e in audit_events(session, "feedback", ref) if e.action == "feedback.classified"][0]
+        "reports",
+        "performance",
+        "workaround",
+        "received",
+        None,
+    )
+    event = next(e for e in audit_events(session, "feedback", ref) if e.action == "feedback.classified")
     assert event.before == {"module": "case-notes", "kind": "bug", "impact": "minor"}
     response = post(client, f"/triage/{ref}/classify", module="reports", queue="", then="next")
     assert response.headers["location"].startswith(f"/triage/{following}?")
@@ -180,7 +205,9 @@ def test_no_question_to_anonymous_or_held_feedback_or_without_text(app, client, 
     response = post(client, f"/triage/{anonymous}/ask", question="Hello?", queue="")
     assert response.status_code == 422 and "sent anonymously" in text_of(response.text)
     response = post(client, f"/triage/{held}/ask", question="Hello?", queue="")
-    assert response.status_code == 422 and "Redact or clear the personal data before replying" in text_of(response.text)
+    assert response.status_code == 422 and "Redact or clear the personal data before replying" in text_of(
+        response.text
+    )
     response = post(client, f"/triage/{ordinary}/ask", question="  ", queue="")
     assert response.status_code == 422 and field_error(response.text, "question") == "Enter the public reply"
     assert session.scalar(sa.select(sa.func.count(Comment.id))) == 0
@@ -195,11 +222,15 @@ def test_not_cms_needs_a_reason_shown_to_the_sender(app, client, session):
     response = post(client, f"/triage/{ref}/not-cms", not_cms_reason="x" * 501, queue="")
     assert response.status_code == 422
     assert feedback_row(app, ref).status == "received"
-    assert post(client, f"/triage/{ref}/not-cms", not_cms_reason="This is about the phone system",
-                queue="").status_code == 303
+    assert (
+        post(
+            client, f"/triage/{ref}/not-cms", not_cms_reason="This is about the phone system", queue=""
+        ).status_code
+        == 303
+    )
     row = feedback_row(app, ref)
     assert (row.status, row.closed_reason) == ("not-cms", "This is about the phone system") and row.triaged_at
-    event = [e for e in audit_events(session, "feedback", ref) if e.action == "feedback.not_cms"][0]
+    event = next(e for e in audit_events(session, "feedback", ref) if e.action == "feedback.not_cms")
     assert event.after["closed_reason"] == "This is about the phone system"
     assert [e.action for e in audit_events(session, "feedback", ref)].count("feedback.triaged") == 1
     sign_in(client, ALICE)
@@ -252,14 +283,18 @@ def test_the_history_reads_well(app, client):
 
 
 def test_safeguarding_feedback_without_flagged_pieces_can_still_be_closed(app, client, session):
-    ref = make_feedback(app, ALICE.email, body="A child is at immediate risk of harm and the form would not submit")
+    ref = make_feedback(
+        app, ALICE.email, body="A child is at immediate risk of harm and the form would not submit"
+    )
     row = feedback_row(app, ref)
     if not (row.restricted and not row.personal_data):
         import pytest
 
         pytest.skip("the detector flagged pieces in this text too")
     sign_in(client, BOB)
-    response = post(client, f"/triage/{ref}/not-cms", not_cms_reason="Passed to the MASH; not about the CMS", queue="")
+    response = post(
+        client, f"/triage/{ref}/not-cms", not_cms_reason="Passed to the MASH; not about the CMS", queue=""
+    )
     assert response.status_code == 303
     assert feedback_row(app, ref).status == "not-cms"
     assert session.scalar(sa.select(sa.func.count(Comment.id))) == 0  # no reply to held feedback

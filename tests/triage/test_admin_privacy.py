@@ -11,8 +11,14 @@ from tests.issues.triage_helpers import post, text_of
 from tests.triage.conftest import feedback_row
 
 
-def _save(client, **values):  # noqa: ANN001, ANN003, ANN202
-    data = {"case_id_patterns": "", "extra_names": "", "ignore_words": "", "safeguarding_phrases": "", **values}
+def _save(client, **values):
+    data = {
+        "case_id_patterns": "",
+        "extra_names": "",
+        "ignore_words": "",
+        "safeguarding_phrases": "",
+        **values,
+    }
     return post(client, "/admin/privacy", **data)
 
 
@@ -42,12 +48,16 @@ def test_a_new_pattern_is_used_by_the_privacy_check_and_intake(app, client, sess
 
 def test_extra_names_ignore_words_and_phrases(app, client):
     sign_in(client, DAN)
-    assert _save(client, extra_names="Zorblax", safeguarding_phrases="locked in the cupboard").status_code == 303
+    assert (
+        _save(client, extra_names="Zorblax", safeguarding_phrases="locked in the cupboard").status_code == 303
+    )
     sign_in(client, ALICE)
     sent = give_feedback(client, body="Zorblax could not find the save button on the chronology page")
     ref = text_of(client.get(sent.headers["location"]).text).split("Your reference is ")[1].split()[0]
     assert feedback_row(app, ref).held
-    sent = give_feedback(client, body="A child is locked in the cupboard and I could not record it on the CMS")
+    sent = give_feedback(
+        client, body="A child is locked in the cupboard and I could not record it on the CMS"
+    )
     ref = text_of(client.get(sent.headers["location"]).text).split("Your reference is ")[1].split()[0]
     assert feedback_row(app, ref).restricted
 
@@ -68,8 +78,12 @@ def test_bad_patterns_are_refused_beside_the_box_and_nothing_is_saved(app, clien
         assert "line 2" in field_error(response.text, "case_id_patterns") or "repeat" in message
     response = _save(client, extra_names="R2-D2")
     assert response.status_code == 422 and "is not a name" in field_error(response.text, "extra_names")
-    assert session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
-        AuditEvent.action == "privacy.settings_changed")) == 0
+    assert (
+        session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "privacy.settings_changed")
+        )
+        == 0
+    )
 
 
 def test_every_worker_sees_a_change(app, settings, client):

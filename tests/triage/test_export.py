@@ -16,31 +16,49 @@ from tests.issues.triage_helpers import create_issue, post
 EMAIL_BODY = "The CMS emailed jane.doe@example.com instead of the team inbox when I saved the plan"
 
 
-def _csv(response) -> list[dict[str, str]]:  # noqa: ANN001
+def _csv(response) -> list[dict[str, str]]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
-def _setup(app, client):  # noqa: ANN001, ANN202
-    named = make_feedback(app, ALICE.email, title="=HYPERLINK(\"http://evil\")", body="+cmd|' /C calc'!A0 the chronology is slow",
-                          impact="blocks-work", module="chronology", team="cp-west")
+def _setup(app, client):
+    named = make_feedback(
+        app,
+        ALICE.email,
+        title='=HYPERLINK("http://evil")',
+        body="+cmd|' /C calc'!A0 the chronology is slow",
+        impact="blocks-work",
+        module="chronology",
+        team="cp-west",
+    )
     held = make_feedback(app, ERIN.email, title="Email went astray", body=EMAIL_BODY, module="chronology")
     other = make_feedback(app, ALICE.email, title="Reports", body="Reports time out", module="reports")
     sign_in(client, BOB)
     first = create_issue(client, "Chronology slow", named, held)
     second = create_issue(client, "Reports time out", other)
-    post(client, f"/issues/{first}/edit", version="1", status="investigating", severity="1",
-         supplier_ref="SUP-1", target_release="R5")
+    post(
+        client,
+        f"/issues/{first}/edit",
+        version="1",
+        status="investigating",
+        severity="1",
+        supplier_ref="SUP-1",
+        target_release="R5",
+    )
     return first, second, named, held
 
 
 def test_csv_of_issues_with_counts_quotes_and_filters(app, client, session):
-    first, second, named, held = _setup(app, client)
+    first, second, _named, _held = _setup(app, client)
     rows = _csv(client.get("/issues/export.csv"))
     assert [row["ref"] for row in rows] == [second, first]
     row = rows[1]
-    assert row["status"] == "Investigating" and row["severity"].startswith("1") and row["supplier_ref"] == "SUP-1"
+    assert (
+        row["status"] == "Investigating"
+        and row["severity"].startswith("1")
+        and row["supplier_ref"] == "SUP-1"
+    )
     assert (row["feedback_count"], row["contributors"], row["me_toos"]) == ("2", "2", "0")
     assert row["module"] == "Chronology" and "Child Protection West (1)" in row["teams"]
     assert row["first_feedback"] and row["last_feedback"]
@@ -55,18 +73,27 @@ def test_csv_of_issues_with_counts_quotes_and_filters(app, client, session):
 
 
 def test_csv_of_linked_feedback_has_no_identity(app, client):
-    first, _, named, held = _setup(app, client)
+    _first, _, named, held = _setup(app, client)
     rows = _csv(client.get("/issues/export.csv?part=feedback"))
     by_ref = {row["feedback_ref"]: row for row in rows}
     assert by_ref[named]["title"].startswith("'=HYPERLINK")
     assert "[email removed]" in by_ref[held]["text"]
-    assert set(rows[0]) == {"issue_ref", "feedback_ref", "title", "text", "module", "kind", "impact", "team",
-                            "submitted_on"}
+    assert set(rows[0]) == {
+        "issue_ref",
+        "feedback_ref",
+        "title",
+        "text",
+        "module",
+        "kind",
+        "impact",
+        "team",
+        "submitted_on",
+    }
     assert "alice" not in str(rows).lower()
 
 
 def test_xlsx_has_issues_and_feedback_sheets_as_text(app, client):
-    first, second, named, held = _setup(app, client)
+    first, second, named, _held = _setup(app, client)
     response = client.get("/issues/export.xlsx")
     assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
     book = openpyxl.load_workbook(io.BytesIO(response.content))
@@ -74,14 +101,19 @@ def test_xlsx_has_issues_and_feedback_sheets_as_text(app, client):
     issues = list(book["Issues"].values)
     assert issues[0][0] == "ref" and {row[0] for row in issues[1:]} == {first, second}
     feedback = list(book["Feedback"].values)
-    title_cell = [row for row in feedback if row[1] == named][0][2]
+    title_cell = next(row for row in feedback if row[1] == named)[2]
     assert title_cell.startswith("=HYPERLINK")
     assert all(cell.data_type != "f" for row in book["Feedback"].iter_rows() for cell in row)
     assert "jane.doe" not in str(feedback)
 
 
 def test_safeguarding_feedback_is_never_quoted(app, client):
-    ref = make_feedback(app, ALICE.email, title="Risk", body="A child is at immediate risk of harm and the form would not submit")
+    ref = make_feedback(
+        app,
+        ALICE.email,
+        title="Risk",
+        body="A child is at immediate risk of harm and the form would not submit",
+    )
     sign_in(client, BOB)
     issue = create_issue(client, "Lost notes", ref)
     rows = _csv(client.get("/issues/export.csv?part=feedback"))

@@ -13,7 +13,7 @@ from tests.issues.triage_helpers import create_issue, post, text_of
 from tests.triage.conftest import feedback_row
 
 
-def _send_anonymously(client, **changes):  # noqa: ANN001, ANN003, ANN202
+def _send_anonymously(client, **changes):
     response = give_feedback(client, anonymity="anonymous", **changes)
     assert response.status_code == 303
     assert "follow" not in response.headers["location"]  # the token is never in the redirect's URL
@@ -58,7 +58,9 @@ def test_the_follow_page_shows_progress_and_no_identity(app, client):
     ref = re.search(r'class="app-ref">(FB-\d+)<', thanks.text).group(1)
     sign_in(client, BOB)
     issue = create_issue(client, "Tracked problem", ref)
-    post(client, f"/issues/{issue}/edit", version="1", status="wont-fix", status_reason="The supplier says no")
+    post(
+        client, f"/issues/{issue}/edit", version="1", status="wont-fix", status_reason="The supplier says no"
+    )
     post(client, f"/issues/{issue}/replies", reply="We asked the supplier")
     post(client, f"/issues/{issue}/notes", note="Internal only: do not show")
     client.post("/sign-out", data={"_csrf_token": client.cookies.get("fp_csrf", "")})
@@ -80,13 +82,19 @@ def test_a_wrong_token_is_404(app, client):
 def test_the_api_returns_follow_url_once(app, client):
     token = api_token(app, ALICE)
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "anon-1"}
-    body = {"body": "The CMS logs me out", "module": "case-notes", "kind": "bug", "impact": "minor",
-            "anonymity": "anonymous"}
+    body = {
+        "body": "The CMS logs me out",
+        "module": "case-notes",
+        "kind": "bug",
+        "impact": "minor",
+        "anonymity": "anonymous",
+    }
     first = client.post("/api/v1/feedback", json=body, headers=headers)
     assert first.status_code == 201 and "/follow/" in first.json()["follow_url"]
     assert client.get(first.json()["follow_url"].split("portal.test")[1]).status_code == 200
     retry = client.post("/api/v1/feedback", json=body, headers=headers)
     assert retry.status_code == 201 and "follow_url" not in retry.json()
-    named = client.post("/api/v1/feedback", json={**body, "anonymity": "named"},
-                        headers={"Authorization": f"Bearer {token}"})
+    named = client.post(
+        "/api/v1/feedback", json={**body, "anonymity": "named"}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert "follow_url" not in named.json()

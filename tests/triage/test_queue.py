@@ -50,7 +50,7 @@ def test_frontline_cannot_act(app, client, path):
 def test_queue_is_untriaged_feedback_oldest_first_with_overdue_marked(app, client):
     old = make_feedback(app, ALICE.email, title="Oldest of all")
     middle = make_feedback(app, ALICE.email, title="Middle one")
-    new = make_feedback(app, ALICE.email, title="Brand new")
+    make_feedback(app, ALICE.email, title="Brand new")
     linked = make_feedback(app, ALICE.email, title="Already grouped")
     age(app, old, 20)
     age(app, middle, 10)
@@ -80,11 +80,15 @@ def test_the_target_is_a_setting(settings, tmp_path):
 def test_target_from_the_environment(tmp_path):
     from feedback_portal.settings import Settings, SettingsError
 
-    settings = Settings.from_env({"FEEDBACK_PORTAL_DATA_DIR": str(tmp_path), "FEEDBACK_PORTAL_TRIAGE_TARGET_DAYS": "4"})
+    settings = Settings.from_env(
+        {"FEEDBACK_PORTAL_DATA_DIR": str(tmp_path), "FEEDBACK_PORTAL_TRIAGE_TARGET_DAYS": "4"}
+    )
     assert settings.triage_target_days == 4
     assert Settings.from_env({"FEEDBACK_PORTAL_DATA_DIR": str(tmp_path)}).triage_target_days == 2
     with pytest.raises(SettingsError):
-        Settings.from_env({"FEEDBACK_PORTAL_DATA_DIR": str(tmp_path), "FEEDBACK_PORTAL_TRIAGE_TARGET_DAYS": "soon"})
+        Settings.from_env(
+            {"FEEDBACK_PORTAL_DATA_DIR": str(tmp_path), "FEEDBACK_PORTAL_TRIAGE_TARGET_DAYS": "soon"}
+        )
 
 
 def test_filters_are_in_the_url_and_htmx_gets_only_the_results(app, client):
@@ -96,7 +100,9 @@ def test_filters_are_in_the_url_and_htmx_gets_only_the_results(app, client):
     assert "About assessments" in text and "About case notes" not in text
     flagged = text_of(client.get("/triage?flagged=1").text)
     assert "Held one" in flagged and "About assessments" not in flagged and "Held: personal data" in flagged
-    fragment = client.get("/triage?module=assessments", headers={"HX-Request": "true", "HX-Target": "queue-results"})
+    fragment = client.get(
+        "/triage?module=assessments", headers={"HX-Request": "true", "HX-Target": "queue-results"}
+    )
     assert fragment.status_code == 200
     assert fragment.text.lstrip().startswith('<div id="queue-results"') and "<html" not in fragment.text
     assert 'href="/triage/FB-000001?module=assessments"' in fragment.text  # items keep the filters
@@ -110,10 +116,18 @@ def test_a_bad_filter_is_a_message_beside_it(app, client):
 
 
 def test_item_page_shows_suggestions_similar_and_position(app, client):
-    first = make_feedback(app, ALICE.email, title="Case note lost after timeout",
-                          body="The case note I was typing disappeared when the CMS timed out after my visit")
-    second = make_feedback(app, ALICE.email, title="Case note vanished on timeout",
-                           body="My case note vanished when the CMS timed out, I lost an hour of typing")
+    first = make_feedback(
+        app,
+        ALICE.email,
+        title="Case note lost after timeout",
+        body="The case note I was typing disappeared when the CMS timed out after my visit",
+    )
+    second = make_feedback(
+        app,
+        ALICE.email,
+        title="Case note vanished on timeout",
+        body="My case note vanished when the CMS timed out, I lost an hour of typing",
+    )
     third = make_feedback(app, ALICE.email, title="Printer", body="The office printer is jammed again today")
     sign_in(client, BOB)
     issue = create_issue(client, "Case notes lost when the CMS times out", first)
@@ -135,7 +149,9 @@ def test_held_feedback_shows_the_warning_and_review_controls_that_come_back_to_t
     assert "Redact or clear the personal data before replying" in text
     assert 'name="question"' not in page.text
     version = page.text.split('name="version" value="')[1].split('"')[0]
-    response = post(client, f"/feedback/{ref}/redact", version=version, return_to=f"/triage/{ref}?module=case-notes")
+    response = post(
+        client, f"/feedback/{ref}/redact", version=version, return_to=f"/triage/{ref}?module=case-notes"
+    )
     assert response.status_code == 303
     assert response.headers["location"] == f"/triage/{ref}?module=case-notes&done=redacted&ref={ref}"
     after = text_of(client.get(response.headers["location"]).text)
@@ -147,8 +163,13 @@ def test_review_return_to_is_only_a_triage_page(app, client):
     sign_in(client, BOB)
     page = client.get(f"/triage/{ref}")
     version = page.text.split('name="version" value="')[1].split('"')[0]
-    response = post(client, f"/feedback/{ref}/clear-flag", version=version, reason="A made-up test address",
-                    return_to="https://evil.example/triage/x")
+    response = post(
+        client,
+        f"/feedback/{ref}/clear-flag",
+        version=version,
+        reason="A made-up test address",
+        return_to="https://evil.example/triage/x",
+    )
     assert response.headers["location"] == f"/feedback/{ref}?done=cleared"
 
 

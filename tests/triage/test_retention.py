@@ -20,7 +20,7 @@ from tests.triage.conftest import feedback_row
 EMAIL_BODY = "The CMS emailed jane.doe@example.com instead of the team inbox when I saved the plan"
 
 
-def _old(app, ref: str, days: int = 800) -> None:  # noqa: ANN001
+def _old(app, ref: str, days: int = 800) -> None:
     with app.state.session_factory() as session:
         db.begin_write(session)
         when = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
@@ -28,7 +28,7 @@ def _old(app, ref: str, days: int = 800) -> None:  # noqa: ANN001
         session.commit()
 
 
-def _run(settings, monkeypatch, *args):  # noqa: ANN001, ANN002, ANN202
+def _run(settings, monkeypatch, *args):
     monkeypatch.setenv("FEEDBACK_PORTAL_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("FEEDBACK_PORTAL_SECRET_KEY", settings.secret_key)
     return CliRunner().invoke(cli.main, list(args))
@@ -59,7 +59,7 @@ def test_apply_without_a_setting_refuses(settings, monkeypatch):
     assert result.exit_code != 0 and "No retention period is set" in result.output
 
 
-def _scene(app, client):  # noqa: ANN001, ANN202
+def _scene(app, client):
     old_plain = make_feedback(app, ALICE.email, title="Old plain", team="cp-west")
     old_held = make_feedback(app, ALICE.email, title="Old held", body=EMAIL_BODY)
     old_on_open = make_feedback(app, ALICE.email, title="Old on open issue")
@@ -80,7 +80,7 @@ def _scene(app, client):  # noqa: ANN001, ANN202
 
 
 def test_dry_run_changes_nothing_then_anonymise(app, client, settings, monkeypatch, session):
-    old_plain, old_held, old_on_open, old_on_done, recent, open_issue, done_issue = _scene(app, client)
+    old_plain, old_held, old_on_open, old_on_done, recent, _open_issue, done_issue = _scene(app, client)
     before = session.scalar(sa.select(sa.func.count(AuditEvent.id)))
     dry = _run(settings, monkeypatch, "retention", "apply", "--dry-run")
     assert dry.exit_code == 0, dry.output
@@ -102,15 +102,18 @@ def test_dry_run_changes_nothing_then_anonymise(app, client, settings, monkeypat
     done = feedback_row(app, old_on_done)
     assert done.issue.ref == done_issue and done.submitter_id is None  # still evidence, counted
     session.rollback()
-    alice = session.scalar(sa.select(AuditEvent.actor_id).where(
-        AuditEvent.record_ref == old_plain, AuditEvent.action == "feedback.submitted"))
+    alice = session.scalar(
+        sa.select(AuditEvent.actor_id).where(
+            AuditEvent.record_ref == old_plain, AuditEvent.action == "feedback.submitted"
+        )
+    )
     assert alice is None
     # Running again finds nothing more to do.
     assert "0 feedback anonymised" in _run(settings, monkeypatch, "retention", "apply").output
 
 
 def test_delete(app, client, settings, monkeypatch, session):
-    old_plain, old_held, old_on_open, old_on_done, recent, open_issue, done_issue = _scene(app, client)
+    old_plain, old_held, old_on_open, old_on_done, recent, _open_issue, done_issue = _scene(app, client)
     post(client, "/admin/retention", months="12", action="delete")
     result = _run(settings, monkeypatch, "retention", "apply")
     assert result.exit_code == 0 and "3 feedback deleted" in result.output
@@ -118,14 +121,28 @@ def test_delete(app, client, settings, monkeypatch, session):
     refs = set(session.scalars(sa.select(Feedback.ref)))
     assert {old_on_open, recent} <= refs and not {old_plain, old_held, old_on_done} & refs
     assert session.scalar(sa.select(sa.func.count(MeToo.id))) == 0
-    assert session.scalar(sa.select(sa.func.count(Comment.id)).where(Comment.feedback_id.is_(None),
-                                                                      Comment.issue_id.is_(None))) == 0
-    submitted = session.scalar(sa.select(AuditEvent).where(AuditEvent.record_ref == old_plain,
-                                                           AuditEvent.action == "feedback.submitted"))
+    assert (
+        session.scalar(
+            sa.select(sa.func.count(Comment.id)).where(
+                Comment.feedback_id.is_(None), Comment.issue_id.is_(None)
+            )
+        )
+        == 0
+    )
+    submitted = session.scalar(
+        sa.select(AuditEvent).where(
+            AuditEvent.record_ref == old_plain, AuditEvent.action == "feedback.submitted"
+        )
+    )
     assert submitted.after["body"] == "[removed by retention]"
     sign_in(client, BOB)
     assert client.get(f"/issues/{done_issue}").status_code == 200
-    assert session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "retention.feedback_deleted")).record_ref == done_issue
+    assert (
+        session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == "retention.feedback_deleted")
+        ).record_ref
+        == done_issue
+    )
 
 
 def test_screenshot_files_go_with_anonymised_feedback(app, client, settings, monkeypatch, session):
@@ -153,7 +170,9 @@ def test_screenshot_files_go_with_anonymised_feedback(app, client, settings, mon
 
 def test_subject_access_export_page_and_cli(app, client, settings, monkeypatch, tmp_path):
     named = make_feedback(app, ALICE.email, title="Mine, named")
-    support_only = make_feedback(app, ALICE.email, title="Mine, support only", anonymity="business-support-only")
+    support_only = make_feedback(
+        app, ALICE.email, title="Mine, support only", anonymity="business-support-only"
+    )
     make_feedback(app, ALICE.email, title="Mine, anonymous", anonymity="anonymous")
     sign_in(client, BOB)
     post(client, f"/feedback/{named}/replies", reply="Thanks Alice")
@@ -163,8 +182,11 @@ def test_subject_access_export_page_and_cli(app, client, settings, monkeypatch, 
     assert client.get("/admin/subject-access").status_code == 403
     sign_in(client, DAN)
     assert client.get("/admin/subject-access").status_code == 200
-    for email, message in (("", "Enter the email address"), ("nobody@council.example", "Nobody with the email"),
-                           ("not-an-email", "Enter an email address")):
+    for email, message in (
+        ("", "Enter the email address"),
+        ("nobody@council.example", "Nobody with the email"),
+        ("not-an-email", "Enter an email address"),
+    ):
         response = post(client, "/admin/subject-access", email=email)
         assert response.status_code == 422 and message in field_error(response.text, "email")
     response = post(client, "/admin/subject-access", email=ALICE.email.upper())
@@ -172,7 +194,10 @@ def test_subject_access_export_page_and_cli(app, client, settings, monkeypatch, 
     document = response.json()
     assert document["account"]["email"] == ALICE.email and "password_hash" not in str(document)
     assert {item["ref"] for item in document["feedback"]} == {named, support_only}
-    assert "Mine, anonymous" not in json.dumps(document) and "cannot be attributed" in document["about_anonymous_feedback"]
+    assert (
+        "Mine, anonymous" not in json.dumps(document)
+        and "cannot be attributed" in document["about_anonymous_feedback"]
+    )
     assert document["feedback"][0]["public_replies"][0]["body"] == "Thanks Alice"
     assert len(document["me_toos"]) == 1 and document["sign_in_sessions"]
     assert any(event["action"] == "feedback.submitted" for event in document["audit_events_as_actor"])
@@ -189,6 +214,12 @@ def test_subject_access_export_page_and_cli(app, client, settings, monkeypatch, 
 def test_months_before():
     from feedback_portal.triage.retention import months_before
 
-    assert months_before(dt.datetime(2026, 3, 31, tzinfo=dt.UTC), 1) == dt.datetime(2026, 2, 28, tzinfo=dt.UTC)
-    assert months_before(dt.datetime(2026, 11, 27, tzinfo=dt.UTC), 12) == dt.datetime(2025, 11, 27, tzinfo=dt.UTC)
-    assert months_before(dt.datetime(2025, 3, 30, tzinfo=dt.UTC), 13) == dt.datetime(2024, 2, 29, tzinfo=dt.UTC)
+    assert months_before(dt.datetime(2026, 3, 31, tzinfo=dt.UTC), 1) == dt.datetime(
+        2026, 2, 28, tzinfo=dt.UTC
+    )
+    assert months_before(dt.datetime(2026, 11, 27, tzinfo=dt.UTC), 12) == dt.datetime(
+        2025, 11, 27, tzinfo=dt.UTC
+    )
+    assert months_before(dt.datetime(2025, 3, 30, tzinfo=dt.UTC), 13) == dt.datetime(
+        2024, 2, 29, tzinfo=dt.UTC
+    )
