@@ -76,8 +76,12 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu_model": model or platform.processor() or "unknown", "nproc": os.cpu_count(),
-            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    return {
+        "cpu_model": model or platform.processor() or "unknown",
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
 
 
 def cache_key(items: int, issues: int, seed: int) -> str:
@@ -127,16 +131,34 @@ def add_issues(data_dir: Path, count: int, seed: int) -> dict:
         first_id = (conn.scalar(sa.select(sa.func.max(Issue.id))) or 0) + 1
         issue_rows = []
         for offset in range(count):
-            day = min(SPAN_DAYS - 1, rng.expovariate(1 / 100)) if rng.random() < 0.6 else rng.uniform(0, SPAN_DAYS)
-            created = min(GO_LIVE + dt.timedelta(days=day, hours=rng.uniform(0, 9)), now - dt.timedelta(hours=1))
+            day = (
+                min(SPAN_DAYS - 1, rng.expovariate(1 / 100))
+                if rng.random() < 0.6
+                else rng.uniform(0, SPAN_DAYS)
+            )
+            created = min(
+                GO_LIVE + dt.timedelta(days=day, hours=rng.uniform(0, 9)), now - dt.timedelta(hours=1)
+            )
             issue_id = first_id + offset
             severity = rng.choices([1, 2, 3, None], [15, 45, 30, 10])[0]
-            issue_rows.append({
-                "id": issue_id, "ref": f"ISS-{issue_id:04d}", "title": f"Benchmark issue {issue_id}",
-                "summary": "", "module": rng.choice(modules), "severity": severity, "created_at": created,
-                "updated_at": created, "version": 1, "status_reason": None, "decided_at": None, "fixed_at": None,
-                "resolved_at": None, **_status_path(rng, created, now),
-            })
+            issue_rows.append(
+                {
+                    "id": issue_id,
+                    "ref": f"ISS-{issue_id:04d}",
+                    "title": f"Benchmark issue {issue_id}",
+                    "summary": "",
+                    "module": rng.choice(modules),
+                    "severity": severity,
+                    "created_at": created,
+                    "updated_at": created,
+                    "version": 1,
+                    "status_reason": None,
+                    "decided_at": None,
+                    "fixed_at": None,
+                    "resolved_at": None,
+                    **_status_path(rng, created, now),
+                }
+            )
         conn.execute(sa.insert(Issue.__table__), issue_rows)
 
         # Feedback goes to an issue of its module created up to 60 days before it (or just after) about half
@@ -150,29 +172,41 @@ def add_issues(data_dir: Path, count: int, seed: int) -> dict:
         for feedback_id, module, submitted_at, status in conn.execute(
             sa.select(Feedback.id, Feedback.module, Feedback.submitted_at, Feedback.status)
         ):
-            submitted_at = submitted_at.replace(tzinfo=dt.UTC) if submitted_at.tzinfo is None else submitted_at
+            submitted_at = (
+                submitted_at.replace(tzinfo=dt.UTC) if submitted_at.tzinfo is None else submitted_at
+            )
             when = min(submitted_at + dt.timedelta(days=rng.expovariate(1 / 2.5)), now)
             candidates = by_module.get(module, [])
             low = bisect.bisect_left(candidates, (submitted_at - dt.timedelta(days=60), 0))
             high = bisect.bisect_right(candidates, (submitted_at + dt.timedelta(days=3), 10**9))
             if high > low and rng.random() < 0.5 and (now - submitted_at).days > 2:
-                updates.append({"b_id": feedback_id, "b_issue": candidates[rng.randrange(low, high)][1],
-                                "b_triaged": when})
+                updates.append(
+                    {
+                        "b_id": feedback_id,
+                        "b_issue": candidates[rng.randrange(low, high)][1],
+                        "b_triaged": when,
+                    }
+                )
             elif status != "received":
                 triaged.append({"b_id": feedback_id, "b_triaged": when})
         table = Feedback.__table__
         conn.execute(
-            sa.update(table).where(table.c.id == sa.bindparam("b_id"))
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
             .values(issue_id=sa.bindparam("b_issue"), status="linked", triaged_at=sa.bindparam("b_triaged")),
             updates,
         )
         if triaged:
             conn.execute(
-                sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(triaged_at=sa.bindparam("b_triaged")),
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("b_id"))
+                .values(triaged_at=sa.bindparam("b_triaged")),
                 triaged,
             )
-        staff = [(row.id, row.team_id) for row in conn.execute(
-            sa.select(User.id, User.team_id).where(User.role == Role.FRONTLINE))]
+        staff = [
+            (row.id, row.team_id)
+            for row in conn.execute(sa.select(User.id, User.team_id).where(User.role == Role.FRONTLINE))
+        ]
         me_toos, seen = [], set()
         for _ in range(count * 4):
             issue = rng.choice(issue_rows)
@@ -181,9 +215,16 @@ def add_issues(data_dir: Path, count: int, seed: int) -> dict:
                 continue
             seen.add((user_id, issue["id"]))
             age = (now - issue["created_at"]).total_seconds()
-            me_toos.append({"user_id": user_id, "issue_id": issue["id"], "feedback_id": None, "team_id": team_id,
-                            "impact": rng.choice(["blocks-work", "workaround", "minor"]),
-                            "created_at": issue["created_at"] + dt.timedelta(seconds=rng.uniform(0, age))})
+            me_toos.append(
+                {
+                    "user_id": user_id,
+                    "issue_id": issue["id"],
+                    "feedback_id": None,
+                    "team_id": team_id,
+                    "impact": rng.choice(["blocks-work", "workaround", "minor"]),
+                    "created_at": issue["created_at"] + dt.timedelta(seconds=rng.uniform(0, age)),
+                }
+            )
         conn.execute(sa.insert(MeToo.__table__), me_toos)
     engine.dispose()
     raw = sqlite3.connect(data_dir / "portal.db", isolation_level=None)
@@ -219,9 +260,14 @@ def summarise(samples: tuple[list[float], list[float]]) -> dict:
     wall, cpu = samples
     ordered = sorted(wall)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"runs": len(wall), "median_ms": round(statistics.median(wall), 1), "p95_ms": round(p95, 1),
-            "min_ms": round(ordered[0], 1), "max_ms": round(ordered[-1], 1),
-            "cpu_median_ms": round(statistics.median(cpu), 1)}
+    return {
+        "runs": len(wall),
+        "median_ms": round(statistics.median(wall), 1),
+        "p95_ms": round(p95, 1),
+        "min_ms": round(ordered[0], 1),
+        "max_ms": round(ordered[-1], 1),
+        "cpu_median_ms": round(statistics.median(cpu), 1),
+    }
 
 
 def timed(action, runs: int) -> tuple[list[float], list[float]]:  # noqa: ANN001
@@ -252,13 +298,19 @@ def measure(folder: Path, runs: int) -> dict:
         filters = service.default_filters()
         results["service"] = summarise(timed(lambda: service.all_charts(filters), runs))
         for name in CHARTS:
-            results[f"service:{name}"] = summarise(timed(lambda name=name: service.chart(name, filters), runs))
+            results[f"service:{name}"] = summarise(
+                timed(lambda name=name: service.chart(name, filters), runs)
+            )
     board = next(login for login in DEMO_LOGINS if login.role == "board")
     with TestClient(app, base_url="http://portal.test") as client:
         client.get("/sign-in")
         signed_in = client.post(
             "/sign-in",
-            data={"email": board.email, "password": board.password, "_csrf_token": client.cookies[CSRF_COOKIE]},
+            data={
+                "email": board.email,
+                "password": board.password,
+                "_csrf_token": client.cookies[CSRF_COOKIE],
+            },
             follow_redirects=False,
         )
         assert signed_in.status_code == 303, signed_in.text
@@ -267,6 +319,7 @@ def measure(folder: Path, runs: int) -> dict:
             def action() -> None:
                 response = client.get(path, headers=headers)
                 assert response.status_code == 200, (path, response.status_code, response.text[:500])
+
             return action
 
         results["page"] = summarise(timed(get("/insight"), runs))
@@ -285,12 +338,16 @@ def measure(folder: Path, runs: int) -> dict:
 def data_size(folder: Path) -> dict:
     connection = sqlite3.connect(folder / "portal.db")
     try:
-        counts = {table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
-                  for table in ("feedback", "issues", "me_toos", "users", "teams")}
+        counts = {
+            table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            for table in ("feedback", "issues", "me_toos", "users", "teams")
+        }
         counts["linked_feedback"] = connection.execute(
-            "SELECT count(*) FROM feedback WHERE issue_id IS NOT NULL").fetchone()[0]
+            "SELECT count(*) FROM feedback WHERE issue_id IS NOT NULL"
+        ).fetchone()[0]
         counts["triaged_feedback"] = connection.execute(
-            "SELECT count(*) FROM feedback WHERE triaged_at IS NOT NULL").fetchone()[0]
+            "SELECT count(*) FROM feedback WHERE triaged_at IS NOT NULL"
+        ).fetchone()[0]
     finally:
         connection.close()
     counts["database_mb"] = round((folder / "portal.db").stat().st_size / 1e6, 1)
@@ -302,12 +359,16 @@ def report(result: dict) -> str:
     lines = [
         f"# Insight page speed ({result['started']})",
         "",
-        f"{size['feedback']:,} feedback items ({size['linked_feedback']:,} linked to issues, "
-        f"{size['triaged_feedback']:,} triaged), {size['issues']:,} issues, {size['me_toos']:,} “me too”s, "
-        f"{size['teams']} teams, {size['users']} people; database {size['database_mb']} MB (SQLite "
-        f"{host['sqlite']}).",
-        f"Machine: {host['cpu_model']}, nproc {host['nproc']}, Python {host['python']}. "
-        f"Page size {result['timings']['page_bytes']['bytes'] / 1000:.0f} kB.",
+        (
+            f"{size['feedback']:,} feedback items ({size['linked_feedback']:,} linked to issues, "
+            f"{size['triaged_feedback']:,} triaged), {size['issues']:,} issues, {size['me_toos']:,} “me too”s, "
+            f"{size['teams']} teams, {size['users']} people; database {size['database_mb']} MB (SQLite "
+            f"{host['sqlite']})."
+        ),
+        (
+            f"Machine: {host['cpu_model']}, nproc {host['nproc']}, Python {host['python']}. "
+            f"Page size {result['timings']['page_bytes']['bytes'] / 1000:.0f} kB."
+        ),
         "",
         f"Load average when it started: {result['load_average']} (on {host['nproc']} cores).",
         "",
@@ -316,8 +377,10 @@ def report(result: dict) -> str:
     ]
     for name, row in result["timings"].items():
         if "median_ms" in row:
-            lines.append(f"| {name} | {row['runs']} | {row['median_ms']} | {row['p95_ms']} | {row['min_ms']} | "
-                         f"{row['max_ms']} | {row['cpu_median_ms']} |")
+            lines.append(
+                f"| {name} | {row['runs']} | {row['median_ms']} | {row['p95_ms']} | {row['min_ms']} | "
+                f"{row['max_ms']} | {row['cpu_median_ms']} |"
+            )
     page = result["timings"]["page"]["median_ms"]
     verdict = "meets" if page < TARGET_MS else "misses"
     cpu = result["timings"]["page"]["cpu_median_ms"]

@@ -96,16 +96,21 @@ document.addEventListener("htmx:afterSwap", (event) => {
     event.dataTransfer.effectAllowed = "move";
     event.dataTransfer.setData("text/plain", item.dataset.itemId);
   });
-  document.addEventListener("dragover", (event) => {
-    if (!dragged) return;
+  // Move the dragged item before or after the item under the pointer (its upper or lower half).
+  const placeAt = (event) => {
     const over = event.target.closest?.("[data-agenda-sortable] > li[data-item-id]");
-    if (!over || over === dragged || over.parentElement !== dragged.parentElement) return;
-    event.preventDefault();
-    const box = over.getBoundingClientRect();
-    over.parentElement.insertBefore(dragged, event.clientY < box.top + box.height / 2 ? over : over.nextSibling);
+    if (!over || over.parentElement !== dragged.parentElement) return false;
+    if (over !== dragged) {
+      const box = over.getBoundingClientRect();
+      over.parentElement.insertBefore(dragged, event.clientY < box.top + box.height / 2 ? over : over.nextSibling);
+    }
+    return true;
+  };
+  document.addEventListener("dragover", (event) => {
+    if (dragged && placeAt(event)) event.preventDefault();
   });
   document.addEventListener("drop", (event) => {
-    if (dragged) event.preventDefault();
+    if (dragged && placeAt(event)) event.preventDefault();
   });
   document.addEventListener("dragend", () => {
     if (!dragged) return;

@@ -302,6 +302,12 @@ def clear_flag(
             ref, user, data.get("reason"), str(data.get("version") or "")
         )
     except ValidationFailed as failed:
+        from feedback_portal.triage.controllers import review_error_page, safe_return
+
+        back = safe_return(data.get("return_to"))
+        if back:  # started from a triage item: show it again, with the message beside the reason
+            reason = str(data.get("reason") or "")
+            return review_error_page(request, feedback_service.session, back, failed.errors, reason)
         feedback = feedback_service.get(ref, user)
         return _detail_page(
             request,

@@ -163,7 +163,7 @@ def _y_axis(maximum: float, left: float, top: float, plot_width: float, plot_hei
     step = nice_step(maximum)
     top_value = step * max(1, math.ceil(maximum / step))
     rules, labels = [], []
-    ticks = int(round(top_value / step))
+    ticks = round(top_value / step)
     for tick in range(ticks + 1):
         value = tick * step
         y = top + plot_height - value / top_value * plot_height
@@ -215,8 +215,10 @@ def _columns(data: ChartData) -> dict:
                 y = round(base - value / top_value * plot_height, 1)
                 run.append(f"{x},{y}")
                 markers.append(Marker(position, x, y))
-                if count <= 12:
-                    labels.append(Label(x + 7, y - 7, format_number(value), anchor="start", size=11))
+                if count <= 12:  # few points: label each; lines that run close get labels on different sides
+                    dx, dy, anchor = ((7, -8, "start"), (7, 17, "start"), (-7, -8, "end"))[position % 3]
+                    label_y = min(y + dy, base - 4)  # never down among the month names
+                    labels.append(Label(x + dx, label_y, format_number(value), anchor=anchor, size=11))
             if run:
                 polylines.append(Polyline(position, " ".join(run)))
     return {
@@ -241,7 +243,9 @@ def _hbars(data: ChartData) -> dict:
         labels.append(Label(left - 8, y + 19, axis_label, anchor="end"))
         if value:
             rects.append(Rect(left, y + 4, round(max(width, 1.5), 1), 20, 0))
-        labels.append(Label(round(left + width + 6, 1), y + 19, format_number(value), anchor="start", bold=True))
+        labels.append(
+            Label(round(left + width + 6, 1), y + 19, format_number(value), anchor="start", bold=True)
+        )
     height = top + len(values) * row + 10
     rules = (Rule(left, top, left, height - 10, strong=True),)
     return {"height": height, "rects": tuple(rects), "labels": tuple(labels), "rules": rules}
@@ -261,13 +265,19 @@ def _paired(data: ChartData) -> dict:
             bar_y = y + 22 + position * 18
             if value:
                 rects.append(Rect(left, bar_y, round(max(width, 1.5), 1), 14, position))
-            labels.append(Label(round(left + width + 6, 1), bar_y + 12, format_number(value), anchor="start", size=12))
+            labels.append(
+                Label(round(left + width + 6, 1), bar_y + 12, format_number(value), anchor="start", size=12)
+            )
     height = top + len(data.categories) * row + 4
     return {"height": height, "rects": tuple(rects), "labels": tuple(labels)}
 
 
 def drawn(
-    service: InsightService, name: str, filters: Filters | Mapping[str, str] | None = None, *, id_prefix: str = "chart"
+    service: InsightService,
+    name: str,
+    filters: Filters | Mapping[str, str] | None = None,
+    *,
+    id_prefix: str = "chart",
 ) -> DrawnChart:
     """One chart by name, ready for the `chart_figure` macro: for the insight page and the meeting pack.
 
@@ -280,7 +290,9 @@ def drawn(
         checked = filters
     else:
         checked = service.read_filters(filters).filters
-    return draw(service.chart(name, checked), id_prefix=id_prefix, csv_query=web.query_string(checked.query()))
+    return draw(
+        service.chart(name, checked), id_prefix=id_prefix, csv_query=web.query_string(checked.query())
+    )
 
 
 def pack_charts(

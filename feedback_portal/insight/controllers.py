@@ -13,6 +13,7 @@ from sqlalchemy import orm
 
 from feedback_portal import web
 from feedback_portal.errors import NotFound
+from feedback_portal.feedback import exporting
 from feedback_portal.insight import charts
 from feedback_portal.insight.services import CHARTS, InsightService
 from feedback_portal.insight.you_said import WEEK_CHOICES, YouSaidWeDid
@@ -48,7 +49,9 @@ def insight_page(request: Request, db_session: NamedDependency[orm.Session]) -> 
 
 
 @get("/insight/{filename:str}", guards=[web.feedback_readers], sync_to_thread=True)
-def insight_csv(request: Request, db_session: NamedDependency[orm.Session], filename: FromPath[str]) -> Response:
+def insight_csv(
+    request: Request, db_session: NamedDependency[orm.Session], filename: FromPath[str]
+) -> Response:
     """Exactly the numbers a chart draws (its "Show the data" table), for the same filters."""
     name = filename.removesuffix(".csv")
     if not filename.endswith(".csv") or name not in CHARTS:
@@ -65,8 +68,9 @@ def insight_csv(request: Request, db_session: NamedDependency[orm.Session], file
     data = service.chart(name, form.filters)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(data.header())
-    writer.writerows(data.rows())
+    # Issue titles and team names are typed by people: a spreadsheet must show them, never run them.
+    writer.writerow([exporting.csv_safe(cell) for cell in data.header()])
+    writer.writerows([exporting.csv_safe(cell) for cell in row] for row in data.rows())
     period = f"{form.filters.date_from.isoformat()}-to-{form.filters.date_to.isoformat()}"
     return Response(
         buffer.getvalue(),

@@ -174,7 +174,9 @@ class ChartData:
 
     def maximum(self) -> float:
         if self.kind == "stacked":
-            return max((sum(s.values[i] or 0 for s in self.series) for i in range(len(self.categories))), default=0)
+            return max(
+                (sum(s.values[i] or 0 for s in self.series) for i in range(len(self.categories))), default=0
+            )
         return max((value or 0 for series in self.series for value in series.values), default=0)
 
 
@@ -263,7 +265,10 @@ class InsightService:
     def read_filters(self, raw: Mapping[str, str]) -> FilterForm:
         """Check the filters from the URL. Each problem is a message for its field; the charts then use the
         default for that field, so the page still shows something true."""
-        values = {key: " ".join(str(raw.get(key) or "").split())[:100] for key in ("from", "to", "module", "team", "kind")}
+        values = {
+            key: " ".join(str(raw.get(key) or "").split())[:100]
+            for key in ("from", "to", "module", "team", "kind")
+        }
         errors: dict[str, str] = {}
         default = self.default_filters()
         earliest, latest = self.go_live - SLACK, self.today + SLACK
@@ -346,7 +351,9 @@ class InsightService:
         if filters.module:
             parts.append(f"for {self.vocabularies.label('module', filters.module)}")
         if filters.team:
-            parts.append(f"from {next((n for s, n in self.team_choices() if s == filters.team), filters.team)}")
+            parts.append(
+                f"from {next((n for s, n in self.team_choices() if s == filters.team), filters.team)}"
+            )
         if filters.kind:
             parts.append(f"of the kind “{self.vocabularies.label('kind', filters.kind)}”")
         return (" " + ", ".join(parts)) if parts else ""
@@ -441,7 +448,9 @@ class InsightService:
         rows = []
         for week in weeks:
             low = max(filters.start, dt.datetime.combine(week, dt.time.min, tzinfo=dt.UTC))
-            high = min(filters.end, dt.datetime.combine(week + dt.timedelta(days=7), dt.time.min, tzinfo=dt.UTC))
+            high = min(
+                filters.end, dt.datetime.combine(week + dt.timedelta(days=7), dt.time.min, tzinfo=dt.UTC)
+            )
             for module, count in self.session.execute(statement, {"low": low, "high": high}):
                 rows.append((week.isoformat(), module, count))
         index = {day.isoformat(): position for position, day in enumerate(weeks)}
@@ -496,17 +505,20 @@ class InsightService:
         biggest = max(modules, key=lambda s: sum(v or 0 for v in s.values)) if modules else None
         top = (
             f"; {biggest.label} had the most ({int(sum(v or 0 for v in biggest.values)):,})"
-            if biggest and len(series) > 1 else ""
+            if biggest and len(series) > 1
+            else ""
         )
         span = min(4, len(complete) // 2)
         if span == 0:
             return f"{plural(total, 'feedback item')} in {plural(len(weeks), 'week')}{top}."
         recent = sum(totals[i] for i in complete[-span:])
-        before = sum(totals[i] for i in complete[-2 * span:-span])
+        before = sum(totals[i] for i in complete[-2 * span : -span])
         weeks_words = "week" if span == 1 else f"{span} weeks"
+        last = weeks_words
+        if len(complete) < len(weeks):  # this week is still going: it is left out, and the sentence says so
+            last = "complete week" if span == 1 else f"{span} complete weeks"
         return (
-            f"Feedback in the last {'complete ' if len(complete) < len(weeks) else ''}{weeks_words} "
-            f"{change_phrase(before, recent)} on the {weeks_words} before{top}."
+            f"Feedback in the last {last} {change_phrase(before, recent)} on the {weeks_words} before{top}."
         )
 
     def _open_per_week(self, filters: Filters) -> tuple[list[dt.date], dict[int, list[int]]]:
@@ -545,7 +557,8 @@ class InsightService:
     def severity(self, filters: Filters) -> ChartData:
         weeks, running = self._open_per_week(filters)
         series = tuple(
-            Series(str(key), label, tuple(running[key])) for key, label in SEVERITY_SERIES
+            Series(str(key), label, tuple(running[key]))
+            for key, label in SEVERITY_SERIES
             if key != 0 or any(running[0])
         )
         totals = [sum(s.values[i] or 0 for s in series) for i in range(len(weeks))]
@@ -605,7 +618,8 @@ class InsightService:
         for position, level, count in rows:
             counts[level if level in counts else 0][position] += count
         series = tuple(
-            Series(str(key), label, tuple(counts[key])) for key, label in SEVERITY_SERIES
+            Series(str(key), label, tuple(counts[key]))
+            for key, label in SEVERITY_SERIES
             if key != 0 or any(counts[0])
         )
         totals = [sum(s.values[i] or 0 for s in series) for i in range(len(AGE_BANDS))]
@@ -636,7 +650,14 @@ class InsightService:
         )
 
     def _monthly_medians(
-        self, hours: Any, column: Any, conditions: Sequence[Any], source: Any, filters: Filters, *, chunked: bool
+        self,
+        hours: Any,
+        column: Any,
+        conditions: Sequence[Any],
+        source: Any,
+        filters: Filters,
+        *,
+        chunked: bool,
     ) -> dict[str, tuple[float, int]]:
         """month -> (median days, how many) of `hours`, by the month of `column`, to the hour.
 
@@ -668,7 +689,9 @@ class InsightService:
                 histograms.setdefault(month, []).append((value, count))
         found: dict[str, tuple[float, int]] = {}
         for month, rows in histograms.items():
-            histogram = [(float(value), int(count)) for value, count in rows if value is not None and value >= 0]
+            histogram = [
+                (float(value), int(count)) for value, count in rows if value is not None and value >= 0
+            ]
             if histogram:
                 found[month] = (histogram_median(histogram) / 24, sum(count for _, count in histogram))
         return found
@@ -702,7 +725,11 @@ class InsightService:
         measured = {}
         for key, column in (("decision", Issue.decided_at), ("fix", Issue.fixed_at)):
             measured[key] = self._monthly_medians(
-                self._hours(first_feedback, column), column, self._issue_conditions(filters), Issue, filters,
+                self._hours(first_feedback, column),
+                column,
+                self._issue_conditions(filters),
+                Issue,
+                filters,
                 chunked=False,
             )
         parts = (
@@ -731,8 +758,10 @@ class InsightService:
             kind="lines",
             category_header="Month",
             categories=tuple(day.strftime("%B %Y") for day in labels),
-            axis_labels=tuple(day.strftime("%b %Y") if day.month == 1 or i == 0 else day.strftime("%b")
-                              for i, day in enumerate(labels)),
+            axis_labels=tuple(
+                day.strftime("%b %Y") if day.month == 1 or i == 0 else day.strftime("%b")
+                for i, day in enumerate(labels)
+            ),
             series=series,
             unit="days",
             summary=empty or self._timings_summary(months, series),
@@ -865,21 +894,33 @@ class InsightService:
 
     def by_team(self, filters: Filters) -> ChartData:
         rows = self.session.execute(
-            sa.select(Feedback.team_id, sa.func.count()).where(*self._feedback_conditions(filters)).group_by(Feedback.team_id)
+            sa.select(Feedback.team_id, sa.func.count())
+            .where(*self._feedback_conditions(filters))
+            .group_by(Feedback.team_id)
         ).all()
         sizes, teams = self.team_sizes(), self.teams()
         named = sorted(
-            ((teams[team_id].name, count) for team_id, count in rows
-             if team_id is not None and team_id in teams and sizes.get(team_id, 0) >= MIN_TEAM_SIZE),
+            (
+                (teams[team_id].name, count)
+                for team_id, count in rows
+                if team_id is not None and team_id in teams and sizes.get(team_id, 0) >= MIN_TEAM_SIZE
+            ),
             key=lambda item: (-item[1], item[0]),
         )
-        other = sum(count for team_id, count in rows if team_id is not None and (
-            team_id not in teams or sizes.get(team_id, 0) < MIN_TEAM_SIZE))
+        other = sum(
+            count
+            for team_id, count in rows
+            if team_id is not None and (team_id not in teams or sizes.get(team_id, 0) < MIN_TEAM_SIZE)
+        )
         beyond = len(named) > MAX_TEAMS
         other += sum(count for _, count in named[MAX_TEAMS:])
         named = named[:MAX_TEAMS]
         not_given = sum(count for team_id, count in rows if team_id is None)
-        bars = [*named, *([("Other teams", other)] if other else []), *([("Team not given", not_given)] if not_given else [])]
+        bars = [
+            *named,
+            *([("Other teams", other)] if other else []),
+            *([("Team not given", not_given)] if not_given else []),
+        ]
         total = sum(count for _, count in bars)
         empty = None
         if not total:

@@ -85,8 +85,16 @@ class YouSaidWeDid:
         # The time it reached where it is now: resolved (finished), else fixed, else decided.
         issues = self.session.execute(
             sa.select(
-                Issue.id, Issue.ref, Issue.title, Issue.module, Issue.status, Issue.status_reason,
-                Issue.public_response, Issue.target_release, Issue.fixed_at, latest.label("when"),
+                Issue.id,
+                Issue.ref,
+                Issue.title,
+                Issue.module,
+                Issue.status,
+                Issue.status_reason,
+                Issue.public_response,
+                Issue.target_release,
+                Issue.fixed_at,
+                latest.label("when"),
             )
             .where(
                 Issue.merged_into_id.is_(None),
@@ -114,7 +122,8 @@ class YouSaidWeDid:
                     public_response=row.public_response,
                     when=when,
                     when_words=(
-                        f"{status.label} on {when.strftime('%-d %B %Y')}" if status in FINISHED_STATUSES
+                        f"{status.label} on {when.strftime('%-d %B %Y')}"
+                        if status in FINISHED_STATUSES
                         else f"Decided on {when.strftime('%-d %B %Y')}; now {status.label.lower()}"
                     ),
                     people=people.get(row.id, 0),
@@ -144,6 +153,8 @@ class YouSaidWeDid:
             .where(target.in_(issue_ids))
         ):
             named.setdefault(issue_id, set()).add(user_id)
-        counts = {issue_id: len(named.get(issue_id, ())) + anonymous.get(issue_id, 0) for issue_id in issue_ids}
+        counts = {
+            issue_id: len(named.get(issue_id, ())) + anonymous.get(issue_id, 0) for issue_id in issue_ids
+        }
         yours = {issue_id for issue_id, users in named.items() if viewer is not None and viewer.id in users}
         return counts, yours

@@ -53,6 +53,8 @@ NOTICES = {
     "minuted": "Minutes published. The people who raised each issue have been told what was decided.",
     "amended": "Amendment recorded",
     "series": "Meeting series created",
+    "changed": "Meeting details saved",
+    "details": "Presenter and notes saved",
 }
 
 
@@ -75,6 +77,7 @@ def _common(service: MeetingService) -> dict[str, Any]:
         "clock_text": clock_text,
         "outcomes": list(Outcome),
         "today": today_in_london(),
+        "london": london,
         "meeting_ref": meeting_ref,
         "ActionStatus": ActionStatus,
         "ItemKind": ItemKind,
@@ -252,6 +255,33 @@ def _agenda_edit(
     )
 
 
+@post("/meetings/{meeting_id:int}/details", guards=[meeting_staff], sync_to_thread=True)
+def change_meeting(
+    request: Request,
+    meeting_id: FromPath[int],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
+) -> Template | Redirect:
+    service = MeetingService(db_session)
+    fields = ("title", "date", "time", "duration_minutes")
+    try:
+        service.change_meeting(
+            meeting_id,
+            data.get("version"),
+            **{field: data.get(field) or "" for field in fields},
+            actor=web.signed_in_user(request),
+        )
+    except ValidationFailed as failed:
+        db_session.expire_all()
+        errors = {f"details-{field}": message for field, message in failed.errors.items()}
+        values = {f"details-{field}": value for field, value in web.form_values(data, fields).items()}
+        return meeting_page(request, service, meeting_id, errors=errors, values=values, status_code=422)
+    except Conflict as conflict:
+        db_session.expire_all()
+        return meeting_page(request, service, meeting_id, conflict=conflict.message, status_code=409)
+    return web.redirect(f"/meetings/{meeting_id}?done=changed")
+
+
 @post("/meetings/{meeting_id:int}/agenda/build", guards=[meeting_staff], sync_to_thread=True)
 def build_agenda(
     request: Request,
@@ -387,6 +417,39 @@ def set_minutes(
         db_session.expire_all()
         return meeting_page(request, service, meeting_id, conflict=conflict.message, status_code=409)
     return web.redirect(f"/meetings/{meeting_id}?done=minutes#agenda")
+
+
+@post(
+    "/meetings/{meeting_id:int}/agenda/items/{item_id:int}/details", guards=[meeting_staff], sync_to_thread=True
+)
+def set_item_details(
+    request: Request,
+    meeting_id: FromPath[int],
+    item_id: FromPath[int],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
+) -> Template | Redirect:
+    service = MeetingService(db_session)
+    try:
+        service.set_item_details(
+            meeting_id,
+            data.get("version"),
+            item_id,
+            presenter=data.get("presenter"),
+            notes=data.get("notes"),
+            actor=web.signed_in_user(request),
+        )
+    except ValidationFailed as failed:
+        db_session.expire_all()
+        values = {
+            f"presenter-{item_id}": str(data.get("presenter") or ""),
+            f"notes-{item_id}": str(data.get("notes") or ""),
+        }
+        return meeting_page(request, service, meeting_id, errors=failed.errors, values=values, status_code=422)
+    except Conflict as conflict:
+        db_session.expire_all()
+        return meeting_page(request, service, meeting_id, conflict=conflict.message, status_code=409)
+    return web.redirect(f"/meetings/{meeting_id}?done=details#item-{item_id}")
 
 
 @post("/meetings/{meeting_id:int}/agenda/publish", guards=[meeting_staff], sync_to_thread=True)
@@ -745,12 +808,14 @@ ROUTES = [
     create_meeting,
     create_series,
     meeting_detail,
+    change_meeting,
     build_agenda,
     add_item,
     remove_item,
     move_item,
     reorder_agenda,
     set_minutes,
+    set_item_details,
     publish_agenda,
     agenda_ics,
     live_start,

@@ -50,7 +50,10 @@ def ics(meeting: Meeting, *, host: str) -> bytes:
         organizer.params["cn"] = icalendar.vText(meeting.chair.name)
         event["organizer"] = organizer
     calendar.add_component(event)
-    calendar.add_missing_timezones()
+    # A VTIMEZONE for Europe/London covering the year around the meeting (not 1970-2038: a long file).
+    calendar.add_missing_timezones(
+        first_date=dt.date(start.year - 1, 1, 1), last_date=dt.date(start.year + 2, 1, 1)
+    )
     return calendar.to_ical()
 
 

@@ -376,6 +376,68 @@ class MeetingService:
             )
         return meeting
 
+    def change_meeting(
+        self,
+        meeting_id: object,
+        version: object,
+        *,
+        title: object,
+        date: object,
+        time: object,
+        duration_minutes: object,
+        actor: User,
+    ) -> Meeting:
+        """Change a meeting's title, date, time or length (before its minutes are published). The length
+        cannot drop below the minutes already allotted on the agenda."""
+        errors: dict[str, str] = {}
+        clean_title = self._clean_title(title, errors)
+        when = parse_when(None, date=date, time=time)
+        if when is None:
+            errors["date"] = "Enter a real date, like 3 December 2026, and a time, like 10:00"
+        minutes = self._clean_length(duration_minutes, errors, "duration_minutes")
+        with self._write():
+            meeting = self.get(meeting_id)
+            expected = _whole_number(version)
+            if expected != meeting.version:
+                raise Conflict(
+                    "Someone else changed this meeting while you had it open, so your change was not made. "
+                    "Check the details below and make your change again."
+                )
+            if meeting.state == MeetingState.MINUTES_PUBLISHED:
+                raise Conflict("The minutes of this meeting are published, so its details cannot change.")
+            if minutes and minutes < meeting.allotted_minutes:
+                errors["duration_minutes"] = (
+                    f"The agenda already takes {meeting.allotted_minutes} minutes: make the meeting at least "
+                    "that long, or take time off agenda items first"
+                )
+            if errors:
+                raise ValidationFailed(errors)
+            before = {
+                "title": meeting.title,
+                "scheduled_for": meeting.scheduled_for.isoformat(),
+                "duration_minutes": meeting.duration_minutes,
+            }
+            meeting.title = clean_title
+            meeting.scheduled_for = when.astimezone(dt.UTC)
+            meeting.duration_minutes = minutes
+            self._touch(meeting)
+            self.session.flush()
+            audit.record(
+                self.session,
+                actor_id=actor.id,
+                action="meeting.changed",
+                record_type="meeting",
+                record_ref=meeting_ref(meeting.id),
+                before=before,
+                after={
+                    "title": meeting.title,
+                    "scheduled_for": meeting.scheduled_for.isoformat(),
+                    "duration_minutes": minutes,
+                    "version": meeting.version,
+                },
+            )
+        return meeting
+
     # The agenda ---------------------------------------------------------------------------------------
 
     def _editable(self, meeting_id: object, version: object) -> Meeting:
@@ -749,6 +811,48 @@ class MeetingService:
                 actor, "meeting.minutes_changed", meeting, item=item.id, before=before, minutes=number
             )
 
+    def set_item_details(
+        self,
+        meeting_id: object,
+        version: object,
+        item_id: object,
+        *,
+        presenter: object,
+        notes: object,
+        actor: User,
+    ) -> AgendaItem:
+        """Who presents an item, and the chair's notes for it (shown on the agenda and in the pack)."""
+        with self._write():
+            meeting = self._editable(meeting_id, version)
+            item = self.item(meeting, item_id)
+            errors: dict[str, str] = {}
+            person = None
+            if clean_text(presenter):
+                number = _whole_number(presenter)
+                person = next((p for p in self.people() if p.id == number), None)
+                if person is None:
+                    errors[f"presenter-{item.id}"] = "Choose the presenter from the list"
+            text = clean_text(notes)
+            if len(text) > TEXT_MAX:
+                errors[f"notes-{item.id}"] = f"Write {TEXT_MAX:,} characters or fewer (you wrote {len(text):,})"
+            if errors:
+                raise ValidationFailed(errors)
+            before = {"presenter": item.presenter.email if item.presenter else None, "notes": item.notes}
+            item.presenter_id = person.id if person else None
+            item.notes = text
+            self._touch(meeting)
+            self.session.flush()
+            audit.record(
+                self.session,
+                actor_id=actor.id,
+                action="meeting.item_changed",
+                record_type="meeting",
+                record_ref=meeting_ref(meeting.id),
+                before={"item": item.id, **before},
+                after={"item": item.id, "presenter": person.email if person else None, "notes": text},
+            )
+        return item
+
     def publish_agenda(self, meeting_id: object, version: object, actor: User) -> Meeting:
         with self._write():
             meeting = self._editable(meeting_id, version)
@@ -942,9 +1046,14 @@ class MeetingService:
         next_meeting = None
         if undecided:
             next_meeting = self._next_meeting(meeting, actor)
-            present = {item.issue_id for item in next_meeting.items}
+            existing = {item.issue_id: item for item in next_meeting.items if item.issue_id is not None}
             for item in undecided:
-                if item.issue_id in present:
+                found = existing.get(item.issue_id)
+                if found is not None:  # already on the next agenda: it now counts as carried over
+                    if found.carried_over_from_id is None:
+                        found.source = "carried"
+                        found.carried_over_from_id = item.id
+                        found.carry_over_count = item.carry_over_count + 1
                     continue
                 next_meeting.items.append(
                     AgendaItem(
@@ -959,6 +1068,7 @@ class MeetingService:
                         position=len(next_meeting.items) + 1,
                     )
                 )
+            self._fit_carried(next_meeting)
             self._touch(next_meeting)
         self.session.flush()
         self._audit(
@@ -969,6 +1079,32 @@ class MeetingService:
             next_meeting=next_meeting.id if next_meeting else None,
         )
         return next_meeting
+
+    def _fit_carried(self, meeting: Meeting) -> None:
+        """Carried-over items go after the standing items; if they make the agenda longer than the meeting,
+        the builder's lowest-priority proposals make way first, then the longest items give up a minute at a
+        time: the total never exceeds the meeting's length."""
+        standing = {k.value for k in STANDING_KINDS} | {ItemKind.ACTIONS_DUE.value}
+        items = list(meeting.items)
+        head = [item for item in items if item.kind in standing]
+        carried = [item for item in items if item.source == "carried" and item not in head]
+        rest = [item for item in items if item not in head and item not in carried]
+        over = sum(item.minutes for item in items) - meeting.duration_minutes
+        for item in reversed([i for i in rest if i.source == "proposed" and i.kind == ItemKind.ISSUE]):
+            if over <= 0:
+                break
+            rest.remove(item)
+            meeting.items.remove(item)
+            over -= item.minutes
+        ordered = head + carried + rest
+        while over > 0:
+            longest = max(ordered, key=lambda item: item.minutes)
+            if longest.minutes <= 1:
+                break
+            longest.minutes -= 1
+            over -= 1
+        self._renumber(ordered)
+        meeting.items.sort(key=lambda item: item.position)
 
     def _next_meeting(self, meeting: Meeting, actor: User) -> Meeting:
         series = meeting.series

@@ -335,6 +335,28 @@ ask = _action_route("ask", "asked", ("question",), "Ask the sender a question (a
 not_cms = _action_route("not-cms", "not-cms", ("not_cms_reason",), "Not about the CMS, with the reason.")
 
 
+def review_error_page(
+    request: Request, session: orm.Session, back: str, errors: dict[str, str], reason: str
+) -> Template:
+    """Clearing a flag from a triage item failed (no reason given): show that item again, the message beside
+    the reason box, its queue's filters kept."""
+    service = _service(request, session)
+    parsed = urllib.parse.urlsplit(back)
+    filters = service.filters_from_string(parsed.query)
+    feedback = service.get(parsed.path.rsplit("/", 1)[-1])
+    search_service = SearchService(session, request.app.state.index_store)
+    return _item_page(
+        request,
+        service,
+        search_service,
+        feedback,
+        filters,
+        errors=errors,
+        values={"reason": reason},
+        status_code=422,
+    )
+
+
 def safe_return(value: object) -> str | None:
     """A triage page to come back to after redacting or clearing a flag (only /triage/… paths)."""
     path = web.safe_next(str(value or ""), "")

@@ -24,6 +24,7 @@ def test_filtering_redraws_the_charts_in_place_and_the_url_can_be_shared(
     assert "module=case-notes" in page.url  # pushed: the view can be bookmarked and shared
     assert page.locator("#insight-results").count() == 1  # swapped, not nested
     assert page.locator("svg.app-insight-svg").count() >= 1
+    assert page.evaluate("() => document.activeElement.id") == "insight-update"  # the keyboard keeps its place
     errors = html_checker_service.check(page.content())
     assert not errors, format_messages(errors)
     violations = run_axe(page)
@@ -38,7 +39,9 @@ def test_a_bad_filter_redrawn_by_htmx_shows_its_message_beside_the_field(open_pa
     with page.expect_response(lambda response: "from=2026-10-01" in response.url) as answer:
         page.get_by_role("button", name="Update the charts").click()
     assert answer.value.status == 400
-    page.locator("#to-error").get_by_text("The end date must be the same as or after the start date").wait_for()
+    page.locator("#to-error").get_by_text(
+        "The end date must be the same as or after the start date"
+    ).wait_for()
     assert page.locator(".govuk-error-summary").count() == 1
 
 

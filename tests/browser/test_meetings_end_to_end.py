@@ -133,3 +133,32 @@ def test_a_meeting_from_agenda_to_minutes_and_back_to_the_contributor(
     text = staff.locator("main").inner_text()
     assert f"You said: {TITLE}" in text
     assert "The implementation board decided: Change request to supplier" in text
+
+
+def test_dragging_an_item_saves_the_new_order(open_page: PageFactory, frontline_issue: str) -> None:
+    """Drag and drop (HTML5, progressive enhancement) posts the whole order with the agenda's version."""
+    page = open_page("board")
+    page.goto("/meetings")
+    page.get_by_label("Title", exact=True).fill("Drag and drop meeting")
+    page.get_by_label("Date", exact=True).fill((dt.date.today() + dt.timedelta(days=90)).isoformat())
+    page.get_by_label("Length in minutes", exact=True).fill("30")
+    page.get_by_role("button", name="Create meeting").click()
+    page.get_by_role("button", name="Build the agenda from the evidence").click()
+    page.get_by_text("Rebuild the agenda from the evidence").wait_for()
+    before = _agenda_headings(page)
+    items = page.locator("#agenda li[data-item-id]")
+    page.evaluate("() => { window.__ev = []; for (const n of ['dragstart','dragover','drop','dragend','mousedown']) document.addEventListener(n, e => window.__ev.push(n + ':' + (e.target.tagName||'') + ':' + (e.defaultPrevented)), true); }")
+    # Grab the item by its heading (not its form fields), drop it on the lower half of the third item.
+    height = items.nth(2).bounding_box()["height"]
+    items.nth(0).drag_to(items.nth(2), source_position={"x": 8, "y": 8}, target_position={"x": 8, "y": height - 8})
+    page.wait_for_timeout(1000)
+    print("EV", page.evaluate("() => window.__ev.slice(0, 12).join(' ')"), page.evaluate("() => window.__ev.length"))
+    page.wait_for_function(
+        "(first) => !document.querySelector('#agenda .app-agenda__title').innerText.includes(first)",
+        arg=before[0].split(". ", 1)[-1],
+    )
+    page.wait_for_load_state("networkidle")
+    page.reload()
+    after = _agenda_headings(page)
+    assert after[0].endswith(before[1].split(". ", 1)[-1])
+    assert sorted(h.split(". ", 1)[-1] for h in after) == sorted(h.split(". ", 1)[-1] for h in before)

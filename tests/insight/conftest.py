@@ -42,8 +42,12 @@ class Builder:
             self.session.flush()
         for number in range(people):
             self.session.add(
-                User(email=f"{slug}.{number}.{next(_numbers)}@council.example", name=f"Person {number}",
-                     role="frontline", team_id=team.id)
+                User(
+                    email=f"{slug}.{number}.{next(_numbers)}@council.example",
+                    name=f"Person {number}",
+                    role="frontline",
+                    team_id=team.id,
+                )
             )
         self._commit()
         return team
@@ -69,11 +73,19 @@ class Builder:
         for _ in range(count):
             number = next(_numbers)
             item = Feedback(
-                ref=f"FB-{number:06d}", body=body, module=module, kind=kind, impact="minor",
-                anonymity="named" if submitter else "anonymous", submitter_id=submitter.id if submitter else None,
-                team_id=team.id if team else None, issue_id=issue.id if issue else None,
-                status="linked" if issue else "received", submitted_at=at(when),
-                triaged_at=at(triaged) if triaged else None, held=held,
+                ref=f"FB-{number:06d}",
+                body=body,
+                module=module,
+                kind=kind,
+                impact="minor",
+                anonymity="named" if submitter else "anonymous",
+                submitter_id=submitter.id if submitter else None,
+                team_id=team.id if team else None,
+                issue_id=issue.id if issue else None,
+                status="linked" if issue else "received",
+                submitted_at=at(when),
+                triaged_at=at(triaged) if triaged else None,
+                held=held,
             )
             self.session.add(item)
             made.append(item)
@@ -97,10 +109,18 @@ class Builder:
         target_release: str | None = None,
     ) -> Issue:
         issue = Issue(
-            title=title, module=module, severity=severity, status=status, created_at=at(created),
-            decided_at=at(decided) if decided else None, fixed_at=at(fixed) if fixed else None,
-            resolved_at=at(resolved) if resolved else None, merged_into_id=merged_into.id if merged_into else None,
-            status_reason=status_reason, public_response=public_response, target_release=target_release,
+            title=title,
+            module=module,
+            severity=severity,
+            status=status,
+            created_at=at(created),
+            decided_at=at(decided) if decided else None,
+            fixed_at=at(fixed) if fixed else None,
+            resolved_at=at(resolved) if resolved else None,
+            merged_into_id=merged_into.id if merged_into else None,
+            status_reason=status_reason,
+            public_response=public_response,
+            target_release=target_release,
         )
         self.session.add(issue)
         self.session.flush()
@@ -108,10 +128,18 @@ class Builder:
         self._commit()
         return issue
 
-    def me_too(self, user: User, when: str, *, issue: Issue | None = None, feedback: Feedback | None = None) -> None:
+    def me_too(
+        self, user: User, when: str, *, issue: Issue | None = None, feedback: Feedback | None = None
+    ) -> None:
         self.session.add(
-            MeToo(user_id=user.id, issue_id=issue.id if issue else None, feedback_id=feedback.id if feedback else None,
-                  impact="minor", team_id=user.team_id, created_at=at(when))
+            MeToo(
+                user_id=user.id,
+                issue_id=issue.id if issue else None,
+                feedback_id=feedback.id if feedback else None,
+                impact="minor",
+                team_id=user.team_id,
+                created_at=at(when),
+            )
         )
         self._commit()
 

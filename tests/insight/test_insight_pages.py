@@ -22,16 +22,25 @@ PAST = "from=2026-03-02&to=2026-03-22"
 @pytest.fixture
 def some_data(build: Builder) -> None:
     mash = build.team("mash", "MASH", people=5)
-    issue = build.issue("Case notes time out", "2026-03-03 10:00", severity=1, decided="2026-03-10 10:00",
-                        status="change-requested")
-    build.feedback("2026-03-03 09:00", module="case-notes", team=mash, issue=issue, triaged="2026-03-04 09:00", count=3)
+    issue = build.issue(
+        "Case notes time out",
+        "2026-03-03 10:00",
+        severity=1,
+        decided="2026-03-10 10:00",
+        status="change-requested",
+    )
+    build.feedback(
+        "2026-03-03 09:00", module="case-notes", team=mash, issue=issue, triaged="2026-03-04 09:00", count=3
+    )
     build.feedback("2026-03-10 09:00", module="assessments", kind="usability", count=2)
     build.feedback("2026-03-12 09:00", module="case-notes", team=mash, issue=issue, count=4)  # rising: 3 -> 4
 
 
 def table_rows(page: str, chart: str) -> list[list[str]]:
     """The rows of a chart's "Show the data" table, header first, as text."""
-    section = re.search(rf'<section class="app-insight-chart" id="insight-{chart}".*?</section>', page, re.S).group(0)
+    section = re.search(
+        rf'<section class="app-insight-chart" id="insight-{chart}".*?</section>', page, re.S
+    ).group(0)
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", section, re.S)
     cells = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S) for row in rows]
     text = [[html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in row] for row in cells]
@@ -39,7 +48,9 @@ def table_rows(page: str, chart: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("persona", [BOB, CAROL, DAN], ids=["business-support", "board", "admin"])
-def test_business_support_the_board_and_admins_see_every_chart(client: TestClient, some_data: None, persona) -> None:  # noqa: ANN001
+def test_business_support_the_board_and_admins_see_every_chart(
+    client: TestClient, some_data: None, persona
+) -> None:  # noqa: ANN001
     sign_in(client, persona)
     response = client.get("/insight")
     assert response.status_code == 200
@@ -67,9 +78,14 @@ def test_the_filters_live_in_the_url_and_the_form_shows_them(client: TestClient,
     assert '<option value="case-notes" selected>' in response.text
     assert '<option value="mash" selected>' in response.text
     assert "Showing 2 March 2026 to 22 March 2026: for Case notes, from MASH" in response.text
-    assert "/insight/volume.csv?from=2026-03-02&amp;to=2026-03-22&amp;module=case-notes&amp;team=mash&amp;kind=bug" in response.text
+    assert (
+        "/insight/volume.csv?from=2026-03-02&amp;to=2026-03-22&amp;module=case-notes&amp;team=mash&amp;kind=bug"
+        in response.text
+    )
     assert table_rows(response.text, "volume")[1:] == [
-        ["2 March 2026", "3", "3"], ["9 March 2026", "4", "4"], ["16 March 2026", "0", "0"]
+        ["2 March 2026", "3", "3"],
+        ["9 March 2026", "4", "4"],
+        ["16 March 2026", "0", "0"],
     ]
 
 
@@ -120,7 +136,9 @@ def test_unknown_charts_are_not_found(client: TestClient, path: str) -> None:
 
 
 @pytest.mark.parametrize("name", CHART_NAMES)
-def test_each_csv_holds_exactly_the_numbers_in_its_table(client: TestClient, some_data: None, name: str) -> None:
+def test_each_csv_holds_exactly_the_numbers_in_its_table(
+    client: TestClient, some_data: None, name: str
+) -> None:
     sign_in(client, CAROL)
     query = "from=2026-03-02&to=2026-03-22"
     page = client.get(f"/insight?{query}").text
@@ -136,13 +154,17 @@ def test_the_volume_bars_are_drawn_from_the_same_numbers(client: TestClient, som
     """The SVG's total labels are the table's totals (one bar per week, labelled when it has feedback)."""
     sign_in(client, CAROL)
     page = client.get(f"/insight?{PAST}").text
-    svg = re.search(r'<section class="app-insight-chart" id="insight-volume".*?(<svg.*?</svg>)', page, re.S).group(1)
+    svg = re.search(
+        r'<section class="app-insight-chart" id="insight-volume".*?(<svg.*?</svg>)', page, re.S
+    ).group(1)
     labels = [text for text in re.findall(r'font-size="11"[^>]*>([^<]+)</text>', svg)]
     totals = [row[-1] for row in table_rows(page, "volume")[1:] if row[-1] != "0"]
     assert labels == totals == ["3", "6"]
 
 
-def test_every_chart_is_well_formed_svg_with_a_title_and_description(client: TestClient, some_data: None) -> None:
+def test_every_chart_is_well_formed_svg_with_a_title_and_description(
+    client: TestClient, some_data: None
+) -> None:
     sign_in(client, CAROL)
     page = client.get(f"/insight?{PAST}").text
     svgs = re.findall(r"<svg class=\"app-chart__svg.*?</svg>", page, re.S)
@@ -160,9 +182,14 @@ def test_a_chart_with_no_data_shows_an_empty_state_that_says_why(client: TestCli
     sign_in(client, CAROL)
     response = client.get(f"/insight?{PAST}&module=search")
     assert response.status_code == 200
-    assert "There is nothing to draw. No feedback was sent for Search between 2 March 2026 and 22 March 2026." in response.text
-    assert "<svg class=\"app-chart__svg" not in response.text  # nothing at all to draw: no broken pictures
-    assert client.get(f"/insight/volume.csv?{PAST}&module=search").text.splitlines()[0] == "Week starting,Total"
+    assert (
+        "There is nothing to draw. No feedback was sent for Search between 2 March 2026 and 22 March 2026."
+        in response.text
+    )
+    assert '<svg class="app-chart__svg' not in response.text  # nothing at all to draw: no broken pictures
+    assert (
+        client.get(f"/insight/volume.csv?{PAST}&module=search").text.splitlines()[0] == "Week starting,Total"
+    )
 
 
 def test_the_csv_of_an_empty_chart_is_its_header_alone(client: TestClient) -> None:
@@ -180,8 +207,11 @@ def test_charts_render_by_name_inside_another_page_for_the_meeting_pack(app, som
 
     with app.state.session_factory() as session:
         drawn = insight_charts.pack_charts(
-            session, go_live=app.state.settings.go_live, names=("volume", "severity"),
-            filters={"from": "2026-03-02", "to": "2026-03-22", "module": "case-notes"}, id_prefix="meeting-7",
+            session,
+            go_live=app.state.settings.go_live,
+            names=("volume", "severity"),
+            filters={"from": "2026-03-02", "to": "2026-03-22", "module": "case-notes"},
+            id_prefix="meeting-7",
         )
     template = app.template_engine.engine.from_string(
         '{% from "insight/_chart.html" import chart_figure %}<section><h2>Evidence</h2>'
@@ -189,8 +219,19 @@ def test_charts_render_by_name_inside_another_page_for_the_meeting_pack(app, som
         "</section>"
     )
     html_out = template.render(charts=drawn)
-    assert '<h3 class="govuk-heading-m" id="meeting-7-volume-heading">Feedback per week since go-live' in html_out
-    assert 'id="meeting-7-severity-title"' in html_out and 'url(#meeting-7-volume-pattern-' not in html_out
-    assert "<details class=\"govuk-details app-insight-data\" open>" in html_out
+    assert (
+        '<h3 class="govuk-heading-m" id="meeting-7-volume-heading">Feedback per week since go-live'
+        in html_out
+    )
+    assert 'id="meeting-7-severity-title"' in html_out and "url(#meeting-7-volume-pattern-" not in html_out
+    assert '<details class="govuk-details app-insight-data" open>' in html_out
     assert "Download these numbers" not in html_out
     assert ">Case notes<" in html_out  # the filter reached the chart: one series, Case notes
+
+
+def test_a_name_a_spreadsheet_would_run_is_written_as_text(client: TestClient, build: Builder) -> None:
+    team = build.team("formula", '=HYPERLINK("http://evil.example")', people=5)
+    build.feedback("2026-03-03 10:00", team=team, count=2)
+    sign_in(client, CAROL)
+    rows = list(csv.reader(io.StringIO(client.get(f"/insight/teams.csv?{PAST}").text)))
+    assert rows == [["Team", "Feedback items"], ["'=HYPERLINK(\"http://evil.example\")", "2"]]

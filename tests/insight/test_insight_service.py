@@ -23,7 +23,9 @@ def by_series(chart) -> dict[str, tuple]:  # noqa: ANN001
 # Feedback per week
 
 
-def test_feedback_is_counted_in_monday_to_sunday_weeks_and_stacked_by_module(build: Builder, insight: InsightService) -> None:
+def test_feedback_is_counted_in_monday_to_sunday_weeks_and_stacked_by_module(
+    build: Builder, insight: InsightService
+) -> None:
     build.feedback("2026-03-02 09:00", module="case-notes", count=2)  # Monday of week 1
     build.feedback("2026-03-08 23:00", module="assessments")  # Sunday night: still week 1
     build.feedback("2026-03-09 00:30", module="case-notes")  # Monday: week 2
@@ -44,20 +46,30 @@ def test_feedback_is_counted_in_monday_to_sunday_weeks_and_stacked_by_module(bui
 
 def test_a_range_that_starts_mid_week_starts_at_that_weeks_monday(insight: InsightService) -> None:
     assert insight.weeks(span("2026-03-04", "2026-03-16")) == [
-        dt.date(2026, 3, 2), dt.date(2026, 3, 9), dt.date(2026, 3, 16)
+        dt.date(2026, 3, 2),
+        dt.date(2026, 3, 9),
+        dt.date(2026, 3, 16),
     ]
 
 
-def test_the_five_busiest_modules_are_stacked_and_the_rest_folded_together(build: Builder, insight: InsightService) -> None:
-    for count, module in zip((7, 6, 5, 4, 3, 2, 1), ("case-notes", "assessments", "documents", "chronology",
-                                                      "search", "reports", "other")):
+def test_the_five_busiest_modules_are_stacked_and_the_rest_folded_together(
+    build: Builder, insight: InsightService
+) -> None:
+    for count, module in zip(
+        (7, 6, 5, 4, 3, 2, 1),
+        ("case-notes", "assessments", "documents", "chronology", "search", "reports", "other"),
+    ):
         build.feedback("2026-03-03 10:00", module=module, count=count)
 
     chart = insight.volume(span("2026-03-02", "2026-03-08"))
 
     # Reports (2) and the module called "Other" (1) are folded into "Other parts of the CMS": 3.
     assert by_series(chart) == {
-        "Case notes": (7,), "Assessments": (6,), "Documents": (5,), "Chronology": (4,), "Search": (3,),
+        "Case notes": (7,),
+        "Assessments": (6,),
+        "Documents": (5,),
+        "Chronology": (4,),
+        "Search": (3,),
         "Other parts of the CMS": (3,),
     }
     assert chart.rows() == [["2 March 2026", "7", "6", "5", "4", "3", "3", "28"]]
@@ -92,7 +104,11 @@ def test_filters_narrow_feedback_by_module_team_and_kind(build: Builder, insight
     ],
 )
 def test_the_volume_summary_compares_the_last_four_weeks_with_the_four_before(
-    app, build: Builder, before: int, after: int, words: str  # noqa: ANN001
+    app,
+    build: Builder,
+    before: int,
+    after: int,
+    words: str,  # noqa: ANN001
 ) -> None:
     # Weeks of 2, 9, 16, 23 March (before) and 30 March, 6, 13, 20 April (the last four); all complete by 27 April.
     if before:
@@ -105,7 +121,8 @@ def test_the_volume_summary_compares_the_last_four_weeks_with_the_four_before(
 
 
 def test_the_volume_summary_leaves_out_the_week_still_going_and_names_the_busiest_module(
-    app, build: Builder  # noqa: ANN001
+    app,
+    build: Builder,  # noqa: ANN001
 ) -> None:
     build.feedback("2026-03-03 10:00", module="case-notes", count=3)  # week of 2 March
     build.feedback("2026-03-10 10:00", module="assessments", count=1)  # week of 9 March
@@ -135,10 +152,14 @@ def open_issues(build: Builder) -> None:
     build.issue("A", "2026-03-03 10:00", severity=1, resolved="2026-03-18 10:00", status="fixed")
     build.issue("B", "2026-02-20 10:00", severity=2)  # before go-live: open from the first week
     build.issue("C", "2026-03-10 10:00", severity=3)
-    build.issue("D", "2026-03-17 10:00", resolved="2026-03-19 10:00", status="wont-fix")  # in and out in a week
+    build.issue(
+        "D", "2026-03-17 10:00", resolved="2026-03-19 10:00", status="wont-fix"
+    )  # in and out in a week
     target = build.issue("E", "2026-03-04 10:00", severity=1)
     build.issue("F merged", "2026-03-04 10:00", severity=1, merged_into=target)  # counted as E only
-    target_close = build.issue("G", "2026-03-01 10:00", severity=3, resolved="2026-03-05 10:00", status="closed")
+    target_close = build.issue(
+        "G", "2026-03-01 10:00", severity=3, resolved="2026-03-05 10:00", status="closed"
+    )
     assert target_close
 
 
@@ -162,7 +183,9 @@ def test_the_severity_summary_says_when_open_issues_fell(build: Builder, insight
     assert chart.summary == "Open issues fell 50% from 2 to 1 in the last week."
 
 
-def test_open_issues_by_age_are_counted_at_the_end_of_the_range(open_issues: None, insight: InsightService) -> None:
+def test_open_issues_by_age_are_counted_at_the_end_of_the_range(
+    open_issues: None, insight: InsightService
+) -> None:
     chart = insight.ageing(span("2026-03-02", "2026-03-22"))
     # At midnight after 22 March: B (since 20 February: 31 days, 1 to 3 months), C (12 days), E (18 days).
     assert chart.rows() == [
@@ -179,7 +202,10 @@ def test_no_open_issues_is_an_empty_state(insight: InsightService) -> None:
     assert insight.severity(span("2026-03-02", "2026-03-22")).empty_reason == (
         "No issues were open between 2 March 2026 and 22 March 2026."
     )
-    assert insight.ageing(span("2026-03-02", "2026-03-22")).empty_reason == "No issues were open on 22 March 2026."
+    assert (
+        insight.ageing(span("2026-03-02", "2026-03-22")).empty_reason
+        == "No issues were open on 22 March 2026."
+    )
 
 
 def test_issue_filters_use_the_issue_module_and_the_team_or_kind_of_its_feedback(
@@ -193,9 +219,13 @@ def test_issue_filters_use_the_issue_module_and_the_team_or_kind_of_its_feedback
     build.issue("Assessments", "2026-03-03 10:00", severity=2, module="assessments")
 
     assert by_series(insight.severity(span("2026-03-02", "2026-03-08", team="mash"))) == {
-        "Severity 1 – blocks work": (1,), "Severity 2 – workaround exists": (0,), "Severity 3 – minor": (0,)
+        "Severity 1 – blocks work": (1,),
+        "Severity 2 – workaround exists": (0,),
+        "Severity 3 – minor": (0,),
     }
-    assert [row[-1] for row in insight.severity(span("2026-03-02", "2026-03-08", module="assessments")).rows()] == ["1"]
+    assert [
+        row[-1] for row in insight.severity(span("2026-03-02", "2026-03-08", module="assessments")).rows()
+    ] == ["1"]
 
 
 # Median times
@@ -210,7 +240,9 @@ def test_median_days_to_triage_decision_and_fix_per_month(build: Builder, insigh
     build.feedback("2026-04-05 10:00", triaged="2026-04-08 10:00")
     build.feedback("2026-04-20 10:00")  # not triaged yet: not counted
     # X: first feedback 2 March, decided 12 March (10 days), fixed 1 April (30 days). Y: 3 to 7 March (4 days).
-    x = build.issue("X", "2026-03-02 12:00", decided="2026-03-12 10:00", fixed="2026-04-01 10:00", status="fixed")
+    x = build.issue(
+        "X", "2026-03-02 12:00", decided="2026-03-12 10:00", fixed="2026-04-01 10:00", status="fixed"
+    )
     build.feedback("2026-03-02 10:00", issue=x)
     build.feedback("2026-03-05 10:00", issue=x)
     y = build.issue("Y", "2026-03-03 12:00", decided="2026-03-07 10:00", status="change-requested")
@@ -266,7 +298,9 @@ def test_rising_issues_compare_new_voices_this_fortnight_with_the_one_before(
     build.feedback("2026-04-16 10:00", issue=q, count=2)  # 2 and 2: not rising
     r = build.issue("Quietly growing", "2026-03-01 10:00")
     (old,) = build.feedback("2026-03-10 10:00", issue=r)  # outside both fortnights
-    build.me_too(erin, "2026-04-25 10:00", feedback=old)  # a "me too" on its feedback counts for the issue: 0 -> 1
+    build.me_too(
+        erin, "2026-04-25 10:00", feedback=old
+    )  # a "me too" on its feedback counts for the issue: 0 -> 1
     s = build.issue("Falling", "2026-03-01 10:00")
     build.feedback("2026-04-02 10:00", issue=s, count=3)
 
@@ -294,7 +328,9 @@ def test_no_rising_issue_is_an_empty_state(build: Builder, insight: InsightServi
 # Teams
 
 
-def test_teams_of_fewer_than_five_people_are_folded_into_other_teams(build: Builder, insight: InsightService) -> None:
+def test_teams_of_fewer_than_five_people_are_folded_into_other_teams(
+    build: Builder, insight: InsightService
+) -> None:
     mash = build.team("mash", "MASH", people=5)
     tiny = build.team("tiny", "Tiny Team", people=2)
     cp_west = build.team("cp-west", "Child Protection West", people=0)  # Alice alone: 1 person
@@ -316,14 +352,26 @@ def test_teams_of_fewer_than_five_people_are_folded_into_other_teams(build: Buil
 @pytest.mark.parametrize(
     ("raw", "field", "message"),
     [
-        ({"from": "2026-05-01", "to": "2026-04-01"}, "to", "The end date must be the same as or after the start date"),
-        ({"from": "2019-01-01"}, "from", "The start date must be on or after 1 March 2025: the CMS went live on 2 March 2026"),
+        (
+            {"from": "2026-05-01", "to": "2026-04-01"},
+            "to",
+            "The end date must be the same as or after the start date",
+        ),
+        (
+            {"from": "2019-01-01"},
+            "from",
+            "The start date must be on or after 1 March 2025: the CMS went live on 2 March 2026",
+        ),
         ({"to": "2099-12-31"}, "to", "The end date must be on or before 28 November 2027"),
         ({"from": "31/3/2026"}, "from", "Enter the start date as a real date, like 2 March 2026"),
         ({"to": "2026-02-30"}, "to", "Enter the end date as a real date, like 2 March 2026"),
         ({"module": "teleporter"}, "module", "Choose a part of the CMS from the list"),
         ({"kind": "rant"}, "kind", "Choose a kind of feedback from the list"),
-        ({"team": "no-such-team"}, "team", "Choose a team from the list (teams of fewer than 5 people are not listed, so that nobody can be singled out)"),
+        (
+            {"team": "no-such-team"},
+            "team",
+            "Choose a team from the list (teams of fewer than 5 people are not listed, so that nobody can be singled out)",
+        ),
     ],
 )
 def test_bad_filters_get_a_message_for_their_field_and_the_default_instead(
@@ -350,8 +398,14 @@ def test_filters_accept_labels_and_default_to_go_live_until_today(insight: Insig
 
 @pytest.mark.parametrize(
     ("before", "after", "words"),
-    [(120, 72, "fell 40% from 120 to 72"), (52, 41, "fell 21% from 52 to 41"), (3, 3, "stayed at 3"),
-     (0, 0, "stayed at 0"), (2, 0, "fell 100% from 2 to 0"), (1.5, 3, "rose 100% from 1.5 to 3")],
+    [
+        (120, 72, "fell 40% from 120 to 72"),
+        (52, 41, "fell 21% from 52 to 41"),
+        (3, 3, "stayed at 3"),
+        (0, 0, "stayed at 0"),
+        (2, 0, "fell 100% from 2 to 0"),
+        (1.5, 3, "rose 100% from 1.5 to 3"),
+    ],
 )
 def test_change_phrases(before: float, after: float, words: str) -> None:
     assert change_phrase(before, after) == words

@@ -6,7 +6,6 @@ import pytest
 import sqlalchemy as sa
 
 from feedback_portal.accounts.models import User
-
 from feedback_portal.issues.models import IssueStatus
 from feedback_portal.issues.services import IssueService
 from tests.conftest import ALICE, BOB
@@ -48,7 +47,7 @@ def test_a_new_issue_has_no_decision_fix_or_resolution(walk) -> None:  # noqa: A
 
 
 def test_the_first_decision_is_kept_when_the_issue_moves_on(walk) -> None:  # noqa: ANN001
-    new, investigating, requested, scheduled, fixed, closed = walk(
+    _, investigating, requested, scheduled, fixed, closed = walk(
         "investigating", "change-requested", "fix-scheduled", "fixed", "closed"
     )
     assert investigating == (None, None, None)

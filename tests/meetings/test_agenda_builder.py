@@ -244,3 +244,28 @@ def test_wont_fix_sets_the_issue_status_with_the_reason(app) -> None:
         assert result.issues_changed == [ref]
         issue = service.get(meeting_id).items[item.position - 1].issue
         assert issue.status == "wont-fix" and issue.status_reason == "The supplier's design system sets it"
+
+
+def test_carrying_items_into_a_full_agenda_keeps_it_within_the_meeting(app) -> None:  # noqa: ANN001
+    for number in range(8):
+        make_issue(app, f"Issue {number}", count=2 + number % 3)
+    carol = load_user(app, CAROL)
+    with app.state.session_factory() as session:
+        series_id = MeetingService(session).create_series(
+            title="Board", cadence="weekly", usual_minutes=30, actor=carol
+        ).id
+    first = make_meeting(app, minutes=30, series_id=series_id, when=dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC))
+    second = make_meeting(app, minutes=30, series_id=series_id, when=dt.datetime(2026, 11, 27, 10, tzinfo=dt.UTC))
+    with app.state.session_factory() as session:
+        service = MeetingService(session)
+        service.build_agenda(first, meeting_version(app, first), carol)
+        service.build_agenda(second, meeting_version(app, second), carol)
+        assert service.end_meeting(first, carol).id == second
+        session.expire_all()
+        following = service.get(second)
+        assert following.allotted_minutes <= 30
+        carried = [item for item in following.items if item.carried_over_from_id is not None]
+        assert carried and all(item.carry_over_count == 1 for item in carried)
+        kinds = [item.kind for item in following.items]
+        assert kinds.index("issue") > kinds.index("action-log")
+        assert [item.position for item in following.items] == list(range(1, len(kinds) + 1))

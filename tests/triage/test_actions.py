@@ -3,6 +3,7 @@ triaged_at the first time feedback leaves the queue (audited), and bad input cha
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from feedback_portal.feedback.models import Comment, Feedback
@@ -248,7 +249,6 @@ def test_public_reply_on_held_feedback_is_blocked_but_a_note_is_not(app, client,
 
 
 def test_comment_service_refuses_public_replies_on_held_feedback(app, session):
-    import pytest
 
     from feedback_portal.accounts.models import User
     from feedback_portal.errors import ValidationFailed

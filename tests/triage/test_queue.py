@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 
 from feedback_portal.app import create_app
 from feedback_portal.triage import workdays
-from tests.conftest import ALICE, BOB, CAROL, DAN, sign_in
+from tests.conftest import ALICE, BOB, CAROL, DAN, field_error, sign_in
 from tests.factories import make_feedback
 from tests.issues.triage_helpers import create_issue, post, text_of
 from tests.triage.conftest import age
@@ -185,3 +185,21 @@ def test_an_item_that_has_left_the_queue_says_so(app, client):
 def test_unknown_feedback_is_404(app, client):
     sign_in(client, DAN)
     assert client.get("/triage/FB-999999").status_code == 404
+
+
+def test_clearing_a_flag_without_a_reason_from_triage_shows_the_item_again(app, client):
+    ref = make_feedback(app, ALICE.email, title="Wrong address", body=EMAIL_BODY)
+    sign_in(client, BOB)
+    page = client.get(f"/triage/{ref}?flagged=1")
+    version = page.text.split('name="version" value="')[1].split('"')[0]
+    response = post(
+        client,
+        f"/feedback/{ref}/clear-flag",
+        version=version,
+        reason=" ",
+        return_to=f"/triage/{ref}?flagged=1",
+    )
+    assert response.status_code == 422
+    assert "Enter why this is not personal data" in (field_error(response.text, "reason") or "")
+    assert "Triage queue" in response.text or f"Triage {ref}" in response.text
+    assert 'name="queue" value="flagged=1"' in response.text  # the queue's filters are kept

@@ -31,6 +31,7 @@ def _old(app, ref: str, days: int = 800) -> None:
 def _run(settings, monkeypatch, *args):
     monkeypatch.setenv("FEEDBACK_PORTAL_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("FEEDBACK_PORTAL_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("FEEDBACK_PORTAL_DATABASE_URL", settings.database_url)
     return CliRunner().invoke(cli.main, list(args))
 
 
