@@ -256,10 +256,10 @@ def _seed_issues(
         for number, step in enumerate(steps, start=1):
             when = created + (reached - created) * number / len(steps)
             before = issue.status
+            issue.reached_status(when, status=step)  # first, so these times stand (not the seeding time)
             issue.status = step
             if IssueStatus(step).needs_reason:
                 issue.status_reason = reason
-            issue.reached_status(when)
             audit.record(session, actor_id=support.id, action="issue.updated", record_type="issue",
                          record_ref=issue.ref, before={"status": before}, after={"status": step}).at = when
         issue.updated_at = reached if steps else created

@@ -1,11 +1,16 @@
-"""The indexes the insight queries need on feedback, which another capability owns (migration 9c3d5f7a2b18)."""
+"""What insight needs of records other capabilities own: indexes (migration 9c3d5f7a2b18), and status times
+kept on every issue status change."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from feedback_portal.db import utcnow
 from feedback_portal.feedback.models import Feedback
-from feedback_portal.issues.models import MeToo
+from feedback_portal.issues.models import Issue, MeToo
 
 # Time from first feedback to decision and fix: each issue's first feedback is one index seek.
 FIRST_FEEDBACK_OF_ISSUE = sa.Index(
@@ -31,3 +36,11 @@ TRIAGED = sa.Index(
 )
 # Rising issues: the "me too"s of the last four weeks.
 ME_TOOS_BY_TIME = sa.Index("ix_me_toos_created_at", MeToo.created_at)
+
+
+@event.listens_for(Issue.status, "set")
+def _status_times(issue: Issue, value: Any, oldvalue: Any, initiator: Any) -> None:
+    """decided_at, fixed_at and resolved_at follow every status change made through the ORM, wherever it is made
+    (IssueService.change, minutes published by a meeting, an import), so no path can leave them behind."""
+    if value != oldvalue and value is not None:
+        issue.reached_status(utcnow(), status=value)

@@ -115,9 +115,10 @@ class Issue(Base):
     def status_label(self) -> str:
         return IssueStatus(self.status).label
 
-    def reached_status(self, when: dt.datetime) -> None:
-        """Keep decided_at, fixed_at and resolved_at true after the status changed (at `when`)."""
-        status = IssueStatus(self.status)
+    def reached_status(self, when: dt.datetime, status: str | None = None) -> None:
+        """Keep decided_at, fixed_at and resolved_at true for a status change (to `status`, or the status now)
+        at `when`. Every ORM status change calls it (insight/models.py listens), whoever makes it."""
+        status = IssueStatus(status or self.status)
         if status in DECISION_STATUSES or status == IssueStatus.FIXED:
             self.decided_at = self.decided_at or when
         if status == IssueStatus.FIXED:

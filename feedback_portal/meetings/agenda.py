@@ -235,22 +235,37 @@ def gather(
     return stats
 
 
-def folded_teams(session: orm.Session, team_voices: dict[int | None, int]) -> list[dict[str, Any]]:
+@dataclasses.dataclass(frozen=True)
+class TeamDirectory:
+    """Team names and how many active people each has: read once per agenda build."""
+
+    names: dict[int, str]
+    sizes: dict[int, int]
+
+    @classmethod
+    def load(cls, session: orm.Session) -> TeamDirectory:
+        names = dict(session.execute(sa.select(Team.id, Team.name)).all())
+        sizes = dict(
+            session.execute(
+                sa.select(User.team_id, sa.func.count(User.id))
+                .where(User.active.is_(True), User.team_id.is_not(None))
+                .group_by(User.team_id)
+            ).all()
+        )
+        return cls(names, sizes)
+
+
+def folded_teams(
+    session: orm.Session, team_voices: dict[int | None, int], directory: TeamDirectory | None = None
+) -> list[dict[str, Any]]:
     """Voices by team, most first; teams under SMALL_TEAM active people (and none given) become "Other"."""
-    names = dict(session.execute(sa.select(Team.id, Team.name)).all())
-    sizes = dict(
-        session.execute(
-            sa.select(User.team_id, sa.func.count(User.id))
-            .where(User.active.is_(True), User.team_id.is_not(None))
-            .group_by(User.team_id)
-        ).all()
-    )
+    directory = directory or TeamDirectory.load(session)
     counts: collections.Counter[str] = collections.Counter()
     for team_id, voices in team_voices.items():
-        if team_id is None or sizes.get(team_id, 0) < SMALL_TEAM:
+        if team_id is None or directory.sizes.get(team_id, 0) < SMALL_TEAM:
             counts[OTHER_TEAMS] += voices
         else:
-            counts[names.get(team_id, OTHER_TEAMS)] += voices
+            counts[directory.names.get(team_id, OTHER_TEAMS)] += voices
     ordered = sorted(counts.items(), key=lambda item: (item[0] == OTHER_TEAMS, -item[1], item[0]))
     return [{"team": name, "count": count} for name, count in ordered]
 
@@ -334,6 +349,7 @@ def evidence_for(
 ) -> dict[int, dict[str, Any]]:
     """The evidence snapshot of each chosen issue."""
     said = quotes(session, chosen)
+    directory = TeamDirectory.load(session)
     weeks = weekly(session, chosen, window.until)
     snapshots = {}
     for issue_id in chosen:
@@ -347,7 +363,7 @@ def evidence_for(
             "previous": item.previous,
             "trend": trend_word(item.recent, item.previous),
             "since": window.since.isoformat(),
-            "teams": folded_teams(session, item.team_voices),
+            "teams": folded_teams(session, item.team_voices, directory),
             "weeks": weeks.get(issue_id, []),
             "quotes": said.get(issue_id, []),
             "severity": item.severity,

@@ -20,7 +20,10 @@ from feedback_portal.meetings.services import MeetingService, london, meeting_re
 meeting_staff = web.feedback_readers
 
 
-def item_json(item: AgendaItem) -> dict[str, Any]:
+def item_json(item: AgendaItem, withheld: frozenset[str] = frozenset()) -> dict[str, Any]:
+    evidence = dict(item.evidence or {})
+    if "quotes" in evidence:
+        evidence["quotes"] = [quote for quote in evidence["quotes"] if quote.get("ref") not in withheld]
     return {
         "id": item.id,
         "position": item.position,
@@ -34,7 +37,7 @@ def item_json(item: AgendaItem) -> dict[str, Any]:
         "source": item.source,
         "score": item.score,
         "carry_over_count": item.carry_over_count,
-        "evidence": item.evidence,
+        "evidence": evidence,
     }
 
 
@@ -67,9 +70,9 @@ def action_json(action: Action) -> dict[str, Any]:
     }
 
 
-def decision_json(item: AgendaItem) -> dict[str, Any]:
+def decision_json(item: AgendaItem, withheld: frozenset[str] = frozenset()) -> dict[str, Any]:
     return {
-        **item_json(item),
+        **item_json(item, withheld),
         "meeting_id": item.meeting_id,
         "meeting_date": london(item.meeting.scheduled_for).date().isoformat(),
         "minutes_published": item.meeting.minutes_published_at is not None,
@@ -126,10 +129,11 @@ def build_agenda(
     result = service.build_agenda(meeting_id, version, web.signed_in_user(request))
     db_session.expire_all()
     meeting = service.get(meeting_id)
+    withheld = service.withheld_quotes(meeting.items)
     return {
         **meeting_json(meeting),
         "left_out": result.left_out,
-        "items": [item_json(i) for i in meeting.items],
+        "items": [item_json(i, withheld) for i in meeting.items],
     }
 
 
@@ -140,11 +144,13 @@ def build_agenda(
     summary="The agenda",
 )
 def get_agenda(meeting_id: FromPath[int], db_session: NamedDependency[orm.Session]) -> dict[str, Any]:
-    meeting = MeetingService(db_session).get(meeting_id)
+    service = MeetingService(db_session)
+    meeting = service.get(meeting_id)
+    withheld = service.withheld_quotes(meeting.items)
     return {
         "meeting": meeting_json(meeting),
         "version": meeting.version,
-        "items": [item_json(i) for i in meeting.items],
+        "items": [item_json(i, withheld) for i in meeting.items],
     }
 
 
@@ -163,7 +169,10 @@ def list_actions(
 
 @get("/api/v1/decisions", guards=[meeting_staff], sync_to_thread=True, summary="The decision log")
 def list_decisions(db_session: NamedDependency[orm.Session], q: FromQuery[str] = "") -> dict[str, Any]:
-    return {"decisions": [decision_json(item) for item in MeetingService(db_session).decisions(q)]}
+    service = MeetingService(db_session)
+    decisions = service.decisions(q)
+    withheld = service.withheld_quotes(decisions)
+    return {"decisions": [decision_json(item, withheld) for item in decisions]}
 
 
 ROUTES = [create_meeting, get_meeting, build_agenda, get_agenda, list_actions, list_decisions]

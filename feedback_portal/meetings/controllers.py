@@ -203,6 +203,7 @@ def meeting_page(
         due_actions=service.actions_for_agenda(meeting),
         actions=[action for item in meeting.items for action in item.actions],
         amendments=service.amendments(meeting),
+        withheld=service.withheld_quotes(meeting.items),
         people=service.people(),
         errors=errors or {},
         values=values or {},
@@ -420,7 +421,9 @@ def set_minutes(
 
 
 @post(
-    "/meetings/{meeting_id:int}/agenda/items/{item_id:int}/details", guards=[meeting_staff], sync_to_thread=True
+    "/meetings/{meeting_id:int}/agenda/items/{item_id:int}/details",
+    guards=[meeting_staff],
+    sync_to_thread=True,
 )
 def set_item_details(
     request: Request,
@@ -445,7 +448,9 @@ def set_item_details(
             f"presenter-{item_id}": str(data.get("presenter") or ""),
             f"notes-{item_id}": str(data.get("notes") or ""),
         }
-        return meeting_page(request, service, meeting_id, errors=failed.errors, values=values, status_code=422)
+        return meeting_page(
+            request, service, meeting_id, errors=failed.errors, values=values, status_code=422
+        )
     except Conflict as conflict:
         db_session.expire_all()
         return meeting_page(request, service, meeting_id, conflict=conflict.message, status_code=409)
@@ -537,6 +542,7 @@ def live_page(
         next_item=items[index + 1] if index + 1 < len(items) else None,
         elapsed=elapsed,
         people=service.people(),
+        withheld=service.withheld_quotes(meeting.items),
         errors=errors or {},
         values={**current, **(values or {})},
         notice={"outcome": "Outcome recorded", "action": "Action added"}.get(done),
@@ -694,6 +700,7 @@ def _pack_context(service: MeetingService, meeting: Meeting) -> dict[str, Any]:
         "meeting": meeting,
         "due_actions": service.actions_for_agenda(meeting),
         "open_actions": service.open_actions(),
+        "withheld": service.withheld_quotes(meeting.items),
         **_common(service),
     }
 
@@ -862,3 +869,4 @@ def register_template_globals(environment: jinja2.Environment) -> None:
     environment.globals["your_actions"] = your_actions
     environment.globals["meeting_discussions"] = meeting_discussions
     environment.globals["meeting_when"] = when_text
+    environment.globals["meeting_today"] = today_in_london

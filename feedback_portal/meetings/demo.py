@@ -108,13 +108,17 @@ def seed_meetings(session: orm.Session) -> None:
         (
             "training-guidance",
             None,
-            "Business support will write a quick guide and the training team will add "
-            "it to the December sessions.",
+            (
+                "Business support will write a quick guide and the training team will add "
+                "it to the December sessions."
+            ),
         ),
         (
             "wont-fix",
-            "The supplier's standard product works this way and changing it would break other councils' "
-            "set-ups.",
+            (
+                "The supplier's standard product works this way and changing it would break other councils' "
+                "set-ups."
+            ),
             "Explain the workaround in the newsletter.",
         ),
     ]

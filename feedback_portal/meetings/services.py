@@ -30,6 +30,7 @@ from feedback_portal.accounts.models import Role, User
 from feedback_portal.audit import models as audit
 from feedback_portal.db import begin_write, utcnow
 from feedback_portal.errors import Conflict, NotFound, ValidationFailed
+from feedback_portal.feedback.models import Feedback
 from feedback_portal.feedback.services import clean_text
 from feedback_portal.issues.models import Issue, IssueStatus
 from feedback_portal.issues.services import normalise_issue_ref, transition_problem
@@ -102,7 +103,7 @@ def parse_when(value: object = None, *, date: object = None, time: object = None
     """A timezone-aware datetime from ISO text (an offset, or London time when none) or a date and a time."""
     try:
         if value not in (None, ""):
-            parsed = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+            parsed = dt.datetime.fromisoformat(str(value).strip())
         else:
             day = dt.date.fromisoformat(str(date or "").strip())
             clock = dt.time.fromisoformat(str(time or "").strip())
@@ -834,7 +835,9 @@ class MeetingService:
                     errors[f"presenter-{item.id}"] = "Choose the presenter from the list"
             text = clean_text(notes)
             if len(text) > TEXT_MAX:
-                errors[f"notes-{item.id}"] = f"Write {TEXT_MAX:,} characters or fewer (you wrote {len(text):,})"
+                errors[f"notes-{item.id}"] = (
+                    f"Write {TEXT_MAX:,} characters or fewer (you wrote {len(text):,})"
+                )
             if errors:
                 raise ValidationFailed(errors)
             before = {"presenter": item.presenter.email if item.presenter else None, "notes": item.notes}
@@ -1278,6 +1281,25 @@ class MeetingService:
             self.session.flush()
             self._audit(actor, "meeting.minutes_amended", meeting, item=item.id, reason=why)
         return amendment
+
+    def withheld_quotes(self, items: Sequence[AgendaItem]) -> frozenset[str]:
+        """Refs quoted in the agenda's evidence snapshots whose feedback is now held or restricted (flagged
+        after the agenda was built): pages, the pack and the API leave those quotes out."""
+        refs = {
+            quote.get("ref")
+            for item in items
+            for quote in (item.evidence or {}).get("quotes", [])
+            if quote.get("ref")
+        }
+        if not refs:
+            return frozenset()
+        return frozenset(
+            self.session.scalars(
+                sa.select(Feedback.ref).where(
+                    Feedback.ref.in_(refs), sa.or_(Feedback.held.is_(True), Feedback.restricted.is_(True))
+                )
+            )
+        )
 
     def amendments(self, meeting: Meeting) -> list[MinutesAmendment]:
         return list(

@@ -133,6 +133,26 @@ def _triage_item_with_errors(page: Any) -> Any:
     return navigation.value
 
 
+def _held_triage_item(page: Any) -> Any:
+    """Send feedback with an email address in it (so it is held), then open it in the triage queue."""
+    page.goto("/feedback/new")
+    fill_feedback_form(
+        page,
+        body="The CMS sent the plan to jane.doe@example.com instead of the team inbox when I saved it.",
+        title="Plan emailed to the wrong address",
+    )
+    submit_feedback_form(page)
+    ref = page.locator(".app-ref").inner_text()
+    return page.goto(f"/triage/{ref}?flagged=1")
+
+
+def _clear_flag_without_reason(page: Any) -> Any:
+    _held_triage_item(page)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Clear the flag").click()
+    return navigation.value
+
+
 def _bulk_with_errors(page: Any) -> Any:
     page.goto("/triage")
     page.get_by_text("Link to an issue", exact=True).click()
@@ -277,6 +297,10 @@ SCENARIOS = [
              heading="", shows="Suggested issues"),
     Scenario("triage-item-with-errors", "business_support", lambda page, known: _triage_item_with_errors(page),
              422, shows="Enter why this is not about the CMS"),
+    Scenario("triage-item-held", "business_support", lambda page, known: _held_triage_item(page),
+             shows="Personal data: check before anything else"),
+    Scenario("triage-item-held-clear-flag-errors", "business_support", lambda page, known: _clear_flag_without_reason(page),
+             422, shows="Enter why this is not personal data"),
     Scenario("403-frontline-opens-triage", "frontline", _goto("/triage"), 403, "You do not have access"),
     Scenario("admin-privacy", "admin", _goto("/admin/privacy"), heading="Personal data checks"),
     Scenario("admin-privacy-with-errors", "admin", lambda page, known: _privacy_with_errors(page), 422,

@@ -24,7 +24,9 @@ def test_filtering_redraws_the_charts_in_place_and_the_url_can_be_shared(
     assert "module=case-notes" in page.url  # pushed: the view can be bookmarked and shared
     assert page.locator("#insight-results").count() == 1  # swapped, not nested
     assert page.locator("svg.app-insight-svg").count() >= 1
-    assert page.evaluate("() => document.activeElement.id") == "insight-update"  # the keyboard keeps its place
+    assert (
+        page.evaluate("() => document.activeElement.id") == "insight-update"
+    )  # the keyboard keeps its place
     errors = html_checker_service.check(page.content())
     assert not errors, format_messages(errors)
     violations = run_axe(page)

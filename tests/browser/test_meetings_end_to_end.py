@@ -147,12 +147,12 @@ def test_dragging_an_item_saves_the_new_order(open_page: PageFactory, frontline_
     page.get_by_text("Rebuild the agenda from the evidence").wait_for()
     before = _agenda_headings(page)
     items = page.locator("#agenda li[data-item-id]")
-    page.evaluate("() => { window.__ev = []; for (const n of ['dragstart','dragover','drop','dragend','mousedown']) document.addEventListener(n, e => window.__ev.push(n + ':' + (e.target.tagName||'') + ':' + (e.defaultPrevented)), true); }")
+    page.evaluate("() => document.querySelector('#agenda ol').scrollIntoView()")  # all three items in view
     # Grab the item by its heading (not its form fields), drop it on the lower half of the third item.
     height = items.nth(2).bounding_box()["height"]
-    items.nth(0).drag_to(items.nth(2), source_position={"x": 8, "y": 8}, target_position={"x": 8, "y": height - 8})
-    page.wait_for_timeout(1000)
-    print("EV", page.evaluate("() => window.__ev.slice(0, 12).join(' ')"), page.evaluate("() => window.__ev.length"))
+    items.nth(0).drag_to(
+        items.nth(2), source_position={"x": 8, "y": 8}, target_position={"x": 8, "y": height - 8}
+    )
     page.wait_for_function(
         "(first) => !document.querySelector('#agenda .app-agenda__title').innerText.includes(first)",
         arg=before[0].split(". ", 1)[-1],

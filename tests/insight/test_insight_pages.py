@@ -234,4 +234,24 @@ def test_a_name_a_spreadsheet_would_run_is_written_as_text(client: TestClient, b
     build.feedback("2026-03-03 10:00", team=team, count=2)
     sign_in(client, CAROL)
     rows = list(csv.reader(io.StringIO(client.get(f"/insight/teams.csv?{PAST}").text)))
-    assert rows == [["Team", "Feedback items"], ["'=HYPERLINK(\"http://evil.example\")", "2"]]
+    assert rows == [["Team", "Feedback items"], ['\'=HYPERLINK("http://evil.example")', "2"]]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "from=2026-03-04&to=2026-03-04",  # one day
+        "from=2025-03-02&to=2025-04-01",  # before go-live (within a year of it): empty, not an error
+        "from=2025-03-01",  # the earliest allowed start
+        "to=2027-11-01",  # into next year: the charts stop at today
+        "from=2026-12-20&to=2027-01-10",  # wholly in the future
+        "module=Case%20notes&kind=SOMETHING%20IS%20BROKEN",  # labels, any case
+    ],
+)
+def test_odd_but_valid_ranges_draw_without_errors(client: TestClient, some_data: None, query: str) -> None:
+    sign_in(client, BOB)
+    response = client.get(f"/insight?{query}")
+    assert response.status_code == 200, response.text[:500]
+    assert all(f'id="insight-{name}"' in response.text for name in CHART_NAMES)
+    for name in CHART_NAMES:
+        assert client.get(f"/insight/{name}.csv?{query}").status_code == 200

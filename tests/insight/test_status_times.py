@@ -68,3 +68,24 @@ def test_a_decision_without_a_fix_resolves_the_issue_and_reopening_clears_only_t
     assert wont_fix[0] is not None and wont_fix[1] is None and wont_fix[2] == wont_fix[0]
     assert reopened == (wont_fix[0], None, None)  # open again; it was decided once, and that stays
     assert fixed[0] == wont_fix[0] and fixed[1] is not None and fixed[2] == fixed[1]
+
+
+def test_a_status_set_anywhere_else_keeps_the_times_too(app, person) -> None:  # noqa: ANN001
+    """Publishing minutes (meetings) sets an issue's status directly: the times follow all the same."""
+    from feedback_portal import db
+    from feedback_portal.issues.models import Issue
+
+    with app.state.session_factory() as session:
+        ref = (
+            IssueService(session).create("Forms time out", [make_feedback(app, ALICE.email)], person(BOB)).ref
+        )
+    with app.state.session_factory() as session:
+        db.begin_write(session)
+        issue = session.scalar(sa.select(Issue).where(Issue.ref == ref))
+        issue.status = "change-requested"
+        session.commit()
+        decided = issue.decided_at
+        issue.status = "wont-fix"
+        session.commit()
+        assert decided is not None and issue.decided_at == decided
+        assert issue.resolved_at is not None and issue.fixed_at is None

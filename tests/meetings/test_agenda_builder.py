@@ -19,6 +19,9 @@ from feedback_portal.meetings.services import MeetingService
 from tests.conftest import CAROL
 from tests.meetings.conftest import hold_feedback, load_user, make_issue, make_meeting, meeting_version
 
+# The builder's SQL (GROUP BYs, a window function) runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.postgres
+
 NOW = dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC)
 
 
@@ -246,16 +249,22 @@ def test_wont_fix_sets_the_issue_status_with_the_reason(app) -> None:
         assert issue.status == "wont-fix" and issue.status_reason == "The supplier's design system sets it"
 
 
-def test_carrying_items_into_a_full_agenda_keeps_it_within_the_meeting(app) -> None:  # noqa: ANN001
+def test_carrying_items_into_a_full_agenda_keeps_it_within_the_meeting(app) -> None:
     for number in range(8):
         make_issue(app, f"Issue {number}", count=2 + number % 3)
     carol = load_user(app, CAROL)
     with app.state.session_factory() as session:
-        series_id = MeetingService(session).create_series(
-            title="Board", cadence="weekly", usual_minutes=30, actor=carol
-        ).id
-    first = make_meeting(app, minutes=30, series_id=series_id, when=dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC))
-    second = make_meeting(app, minutes=30, series_id=series_id, when=dt.datetime(2026, 11, 27, 10, tzinfo=dt.UTC))
+        series_id = (
+            MeetingService(session)
+            .create_series(title="Board", cadence="weekly", usual_minutes=30, actor=carol)
+            .id
+        )
+    first = make_meeting(
+        app, minutes=30, series_id=series_id, when=dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)
+    )
+    second = make_meeting(
+        app, minutes=30, series_id=series_id, when=dt.datetime(2026, 11, 27, 10, tzinfo=dt.UTC)
+    )
     with app.state.session_factory() as session:
         service = MeetingService(session)
         service.build_agenda(first, meeting_version(app, first), carol)
@@ -269,3 +278,22 @@ def test_carrying_items_into_a_full_agenda_keeps_it_within_the_meeting(app) -> N
         kinds = [item.kind for item in following.items]
         assert kinds.index("issue") > kinds.index("action-log")
         assert [item.position for item in following.items] == list(range(1, len(kinds) + 1))
+
+
+def test_feedback_held_after_the_agenda_was_built_is_no_longer_quoted(app, client) -> None:  # noqa: ANN001
+    from tests.conftest import api_token, sign_in
+
+    ref = make_issue(app, "Flagged later", count=1, body="Words that turn out to identify someone")
+    meeting_id = make_meeting(app)
+    carol = load_user(app, CAROL)
+    with app.state.session_factory() as session:
+        MeetingService(session).build_agenda(meeting_id, meeting_version(app, meeting_id), carol)
+    sign_in(client, CAROL)
+    assert "turn out to identify" in client.get(f"/meetings/{meeting_id}/pack").text
+    hold_feedback(app, ref)
+    for path in (f"/meetings/{meeting_id}", f"/meetings/{meeting_id}/pack"):
+        page = client.get(path)
+        assert page.status_code == 200 and "turn out to identify" not in page.text, path
+    token = {"Authorization": f"Bearer {api_token(app, CAROL)}"}
+    agenda = client.get(f"/api/v1/meetings/{meeting_id}/agenda", headers=token)
+    assert agenda.status_code == 200 and "turn out to identify" not in agenda.text

@@ -9,6 +9,10 @@ from tests.conftest import ALICE, CAROL, api_token
 from tests.meetings.conftest import make_issue
 
 
+# Runs on SQLite and again on PostgreSQL.
+pytestmark = pytest.mark.postgres
+
+
 @pytest.fixture
 def api(app, client: TestClient) -> TestClient:
     client.headers["Authorization"] = f"Bearer {api_token(app, CAROL)}"
@@ -71,3 +75,37 @@ def test_unknown_meeting_is_404(api: TestClient) -> None:
 def test_frontline_tokens_are_refused(app, client: TestClient) -> None:
     client.headers["Authorization"] = f"Bearer {api_token(app, ALICE)}"
     assert client.get("/api/v1/actions").status_code == 403
+
+
+def test_actions_and_decisions_after_a_meeting(app, api: TestClient) -> None:
+    import datetime as dt
+
+    from feedback_portal.meetings.services import MeetingService
+    from tests.meetings.conftest import load_user, make_meeting, meeting_version
+
+    ref = make_issue(app, "Letters lost", count=2)
+    meeting_id = make_meeting(app)
+    carol = load_user(app, CAROL)
+    with app.state.session_factory() as session:
+        service = MeetingService(session)
+        service.build_agenda(meeting_id, meeting_version(app, meeting_id), carol)
+        item = next(i for i in service.get(meeting_id).items if i.kind == "issue")
+        service.record_outcome(meeting_id, item.id, outcome="escalated", notes="To the director", actor=carol)
+        service.add_action(
+            meeting_id,
+            item.id,
+            description="Brief the director",
+            owner=carol.email,
+            due_on=(dt.date.today() + dt.timedelta(days=3)).isoformat(),
+            actor=carol,
+        )
+    actions = api.get("/api/v1/actions", params={"show": "due", "mine": "true"}).json()["actions"]
+    assert [(a["description"], a["owner"], a["issue_ref"]) for a in actions] == [
+        ("Brief the director", CAROL.email, ref)
+    ]
+    assert api.get("/api/v1/actions", params={"show": "sometimes"}).status_code == 422
+    decisions = api.get("/api/v1/decisions", params={"q": "director"}).json()["decisions"]
+    assert [(d["issue_ref"], d["outcome"], d["minutes_published"]) for d in decisions] == [
+        (ref, "escalated", False)
+    ]
+    assert api.get("/api/v1/decisions", params={"q": "nothing like it"}).json() == {"decisions": []}

@@ -19,6 +19,10 @@ from tests.conftest import ALICE, BOB, CAROL, csrf_token, field_error, sign_in
 from tests.meetings.conftest import make_issue, make_meeting, meeting_version
 
 
+# Runs on SQLite and again on PostgreSQL.
+pytestmark = pytest.mark.postgres
+
+
 def post(client: TestClient, path: str, **data):
     return client.post(path, data={**data, "_csrf_token": csrf_token(client)}, follow_redirects=False)
 
@@ -378,31 +382,65 @@ def test_business_support_can_run_meetings_too(app, client: TestClient) -> None:
     assert client.get("/meetings").status_code == 200
 
 
-def test_change_the_meeting_details_and_the_length_cannot_drop_below_the_agenda(app, as_carol, built) -> None:  # noqa: ANN001
+def test_change_the_meeting_details_and_the_length_cannot_drop_below_the_agenda(app, as_carol, built) -> None:
     version = meeting_version(app, built)
-    short = post(as_carol, f"/meetings/{built}/details", version=version, title="Board", date="2030-02-01",
-                 time="09:30", duration_minutes="15")
+    short = post(
+        as_carol,
+        f"/meetings/{built}/details",
+        version=version,
+        title="Board",
+        date="2030-02-01",
+        time="09:30",
+        duration_minutes="15",
+    )
     assert short.status_code == 422
     assert "already takes" in field_error(short.text, "details-duration_minutes")
-    saved = post(as_carol, f"/meetings/{built}/details", version=version, title="Board, rearranged",
-                 date="2030-07-01", time="09:30", duration_minutes="90")
+    saved = post(
+        as_carol,
+        f"/meetings/{built}/details",
+        version=version,
+        title="Board, rearranged",
+        date="2030-07-01",
+        time="09:30",
+        duration_minutes="90",
+    )
     assert saved.status_code == 303
     page = as_carol.get(f"/meetings/{built}")
     assert "Board, rearranged" in page.text and "1 July 2030 at 9:30am" in page.text
-    stale = post(as_carol, f"/meetings/{built}/details", version=version, title="Old", date="2030-07-01",
-                 time="09:30", duration_minutes="90")
+    stale = post(
+        as_carol,
+        f"/meetings/{built}/details",
+        version=version,
+        title="Old",
+        date="2030-07-01",
+        time="09:30",
+        duration_minutes="90",
+    )
     assert stale.status_code == 409 and "Someone else changed this meeting" in stale.text
 
 
-def test_presenter_and_notes_for_an_item(app, as_carol, built) -> None:  # noqa: ANN001
+def test_presenter_and_notes_for_an_item(app, as_carol, built) -> None:
     item = items_of(app, built)[3]
-    bad = post(as_carol, f"/meetings/{built}/agenda/items/{item.id}/details", version=meeting_version(app, built),
-               presenter="99999", notes="x")
-    assert bad.status_code == 422 and field_error(bad.text, f"presenter-{item.id}") == "Choose the presenter from the list"
+    bad = post(
+        as_carol,
+        f"/meetings/{built}/agenda/items/{item.id}/details",
+        version=meeting_version(app, built),
+        presenter="99999",
+        notes="x",
+    )
+    assert (
+        bad.status_code == 422
+        and field_error(bad.text, f"presenter-{item.id}") == "Choose the presenter from the list"
+    )
     with app.state.session_factory() as session:
         carol_id = session.scalar(sa.text("select id from users where email = :e"), {"e": CAROL.email})
-    saved = post(as_carol, f"/meetings/{built}/agenda/items/{item.id}/details", version=meeting_version(app, built),
-                 presenter=str(carol_id), notes="Bring the supplier's reply")
+    saved = post(
+        as_carol,
+        f"/meetings/{built}/agenda/items/{item.id}/details",
+        version=meeting_version(app, built),
+        presenter=str(carol_id),
+        notes="Bring the supplier's reply",
+    )
     assert saved.status_code == 303
     assert "Presenter: Carol Board" in as_carol.get(f"/meetings/{built}").text
     assert "Bring the supplier&#39;s reply" in as_carol.get(f"/meetings/{built}/pack").text
