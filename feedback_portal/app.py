@@ -24,7 +24,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from sqlalchemy import orm
 
-from feedback_portal import db, models, web  # noqa: F401  (models registers every mapper and the change log)
+from feedback_portal import admin, db, models, web  # noqa: F401  (models registers every mapper and the change log)
 from feedback_portal.accounts import controllers as account_controllers
 from feedback_portal.accounts.middleware import IdentifyUser
 from feedback_portal.errors import DomainError, TooManyAttempts, ValidationFailed
@@ -132,6 +132,7 @@ def create_app(settings: Settings) -> Litestar:
                     *grouping_controllers.ROUTES,
                     *synonym_controllers.ROUTES,
                     *notification_controllers.ROUTES,
+                    *admin.ROUTES,
                     *meeting_controllers.ROUTES,
                     *meeting_api.ROUTES,
                     *triage_controllers.ROUTES,

@@ -89,7 +89,7 @@ def save_retention(
 
 @get("/admin/subject-access", guards=[web.admin_only], sync_to_thread=True)
 def subject_access_page(request: Request) -> Template:
-    return web.page(request, "admin/subject_access.html", errors={}, values={}, active_nav="retention")
+    return web.page(request, "admin/subject_access.html", errors={}, values={}, active_nav="subject-access")
 
 
 @post("/admin/subject-access", guards=[web.admin_only], sync_to_thread=True)
@@ -105,7 +105,7 @@ def subject_access_export(
             status_code=422,
             errors=failed.errors,
             values={"email": str(data.get("email") or "")},
-            active_nav="retention",
+            active_nav="subject-access",
         )
     document = subject_access.export(db_session, subject)
     subject_access.record(db_session, web.signed_in_user(request), subject)

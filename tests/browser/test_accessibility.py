@@ -276,6 +276,7 @@ SCENARIOS = [
     Scenario("issue-detail-board", "board", lambda page, known: page.goto(f"/issues/{known.issue_ref}"),
              heading="Case notes are lost when the CMS times out"),
     # Administration
+    Scenario("admin-index", "admin", _goto("/admin"), heading="Admin", shows="Subject access request"),
     Scenario("admin-import", "admin", _goto("/admin/import"), heading="Import feedback"),
     Scenario("admin-synonyms", "admin", _goto("/admin/synonyms"), heading="Abbreviations and synonyms"),
     # Notifications
@@ -458,7 +459,7 @@ def test_keyboard_focus_is_visible_in_the_header(open_page: PageFactory, viewpor
     page = open_page("business_support", viewport=viewport)
     page.goto("/")
     focused = []
-    for _ in range(12):
+    for _ in range(40):
         page.keyboard.press("Tab")
         state = page.evaluate(
             """() => {
