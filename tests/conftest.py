@@ -77,14 +77,14 @@ def database(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def postgres_server() -> Iterator[PostgresServer]:
     binaries = find_binaries()
     if binaries is None:
         message = f"PostgreSQL is not installed: {INSTALL_HINT}"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    server = PostgresServer(tmp_path_factory.mktemp("postgres"), binaries)
+    server = PostgresServer.in_new_folder(binaries)
     server.start()
     yield server
     server.stop()

@@ -53,6 +53,7 @@ NOTICES = {
     "minuted": "Minutes published. The people who raised each issue have been told what was decided.",
     "amended": "Amendment recorded",
     "series": "Meeting series created",
+    "series-changed": "Meeting series saved",
     "changed": "Meeting details saved",
     "details": "Presenter and notes saved",
 }
@@ -173,6 +174,79 @@ def create_series(
         values["series_form"] = "1"
         return _meetings_page(request, service, errors=errors, values=values, status_code=422)
     return web.redirect("/meetings?done=series")
+
+
+def _series_values(data: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = web.form_values(data, ("series_title", "cadence", "usual_minutes"))
+    values["attendees"] = [str(v) for v in _as_list(data.get("attendees"))]
+    values["standing_items"] = [str(v) for v in _as_list(data.get("standing_items"))]
+    values["series_form"] = "1"
+    return values
+
+
+def _series_page(
+    request: Request,
+    service: MeetingService,
+    series_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Template:
+    series = service.get_series(series_id)
+    current = {
+        "series_title": series.title,
+        "cadence": series.cadence,
+        "usual_minutes": str(series.usual_minutes),
+        "attendees": [str(user.id) for user in series.attendees],
+        "standing_items": list(series.standing_items),
+        "series_form": "1",
+    }
+    return web.page(
+        request,
+        "meetings/series.html",
+        status_code=status_code,
+        active_nav="meetings",
+        series=series,
+        people=service.people(),
+        standing_choices=STANDING_CHOICES,
+        errors=errors or {},
+        values=values or current,
+        **_common(service),
+    )
+
+
+@get("/meetings/series/{series_id:int}", guards=[meeting_staff], sync_to_thread=True)
+def series_detail(
+    request: Request, series_id: FromPath[int], db_session: NamedDependency[orm.Session]
+) -> Template:
+    return _series_page(request, MeetingService(db_session), series_id)
+
+
+@post("/meetings/series/{series_id:int}", guards=[meeting_staff], sync_to_thread=True)
+def change_series(
+    request: Request,
+    series_id: FromPath[int],
+    data: URLEncodedBody[dict[str, Any]],
+    db_session: NamedDependency[orm.Session],
+) -> Template | Redirect:
+    service = MeetingService(db_session)
+    try:
+        service.change_series(
+            series_id,
+            title=data.get("series_title"),
+            cadence=data.get("cadence"),
+            usual_minutes=data.get("usual_minutes"),
+            attendee_ids=_as_list(data.get("attendees")),
+            standing_items=_as_list(data.get("standing_items")),
+            actor=web.signed_in_user(request),
+        )
+    except ValidationFailed as failed:
+        errors = {("series_title" if f == "title" else f): m for f, m in failed.errors.items()}
+        return _series_page(
+            request, service, series_id, errors=errors, values=_series_values(data), status_code=422
+        )
+    return web.redirect("/meetings?done=series-changed")
 
 
 # One meeting and its agenda -----------------------------------------------------------------------------
@@ -814,6 +888,8 @@ ROUTES = [
     meeting_list,
     create_meeting,
     create_series,
+    series_detail,
+    change_series,
     meeting_detail,
     change_meeting,
     build_agenda,

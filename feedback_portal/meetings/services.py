@@ -271,16 +271,14 @@ class MeetingService:
             return 0
         return minutes
 
-    def create_series(
+    def _clean_series(
         self,
-        *,
         title: object,
         cadence: object,
         usual_minutes: object,
-        attendee_ids: Sequence[object] = (),
-        standing_items: Sequence[object] | None = None,
-        actor: User,
-    ) -> MeetingSeries:
+        attendee_ids: Sequence[object],
+        standing_items: Sequence[object] | None,
+    ) -> dict[str, Any]:
         errors: dict[str, str] = {}
         clean_title = self._clean_title(title, errors, what="series")
         cadence_value = clean_text(cadence)
@@ -298,14 +296,33 @@ class MeetingService:
             errors["attendees"] = "Choose attendees from the list"
         if errors:
             raise ValidationFailed(errors)
+        return {
+            "title": clean_title,
+            "cadence": cadence_value,
+            "usual_minutes": minutes,
+            "standing_items": [k.value for k in STANDING_CHOICES if k.value in standing],
+            "attendee_ids": list(dict.fromkeys(ids)),
+        }
+
+    def create_series(
+        self,
+        *,
+        title: object,
+        cadence: object,
+        usual_minutes: object,
+        attendee_ids: Sequence[object] = (),
+        standing_items: Sequence[object] | None = None,
+        actor: User,
+    ) -> MeetingSeries:
+        clean = self._clean_series(title, cadence, usual_minutes, attendee_ids, standing_items)
         with self._write():
             series = MeetingSeries(
-                title=clean_title,
-                cadence=cadence_value,
-                usual_minutes=minutes,
-                standing_items=[k.value for k in STANDING_CHOICES if k.value in standing],
+                title=clean["title"],
+                cadence=clean["cadence"],
+                usual_minutes=clean["usual_minutes"],
+                standing_items=clean["standing_items"],
             )
-            series.attendees = [self.session.get(User, number) for number in dict.fromkeys(ids)]
+            series.attendees = [self.session.get(User, number) for number in clean["attendee_ids"]]
             self.session.add(series)
             self.session.flush()
             audit.record(
@@ -314,7 +331,41 @@ class MeetingService:
                 action="meeting_series.created",
                 record_type="meeting_series",
                 record_ref=str(series.id),
-                after={"title": series.title, "cadence": series.cadence, "usual_minutes": minutes},
+                after=_series_audit(series),
+            )
+        return series
+
+    def change_series(
+        self,
+        series_id: object,
+        *,
+        title: object,
+        cadence: object,
+        usual_minutes: object,
+        attendee_ids: Sequence[object] = (),
+        standing_items: Sequence[object] | None = None,
+        actor: User,
+    ) -> MeetingSeries:
+        """Change a series; its meetings keep their own date and length (future agendas use the new
+        standing items, and the next meeting made from the cadence uses the new usual length)."""
+        clean = self._clean_series(title, cadence, usual_minutes, attendee_ids, standing_items)
+        with self._write():
+            series = self.get_series(series_id)
+            before = _series_audit(series)
+            series.title = clean["title"]
+            series.cadence = clean["cadence"]
+            series.usual_minutes = clean["usual_minutes"]
+            series.standing_items = clean["standing_items"]
+            series.attendees = [self.session.get(User, number) for number in clean["attendee_ids"]]
+            self.session.flush()
+            audit.record(
+                self.session,
+                actor_id=actor.id,
+                action="meeting_series.changed",
+                record_type="meeting_series",
+                record_ref=str(series.id),
+                before=before,
+                after=_series_audit(series),
             )
         return series
 
@@ -1396,6 +1447,16 @@ class MeetingService:
             .order_by(Meeting.scheduled_for.desc())
         ).unique()
         return [Discussion(item, item.meeting) for item in items]
+
+
+def _series_audit(series: MeetingSeries) -> dict[str, Any]:
+    return {
+        "title": series.title,
+        "cadence": series.cadence,
+        "usual_minutes": series.usual_minutes,
+        "standing_items": list(series.standing_items),
+        "attendees": [user.email for user in series.attendees],
+    }
 
 
 def values_of(data: Mapping[str, Any], *fields: str) -> dict[str, str]:

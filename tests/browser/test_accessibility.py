@@ -332,6 +332,8 @@ SCENARIOS = [
              shows="Give the reason"),
     Scenario("meeting-pack", "board", meeting_pages.open_meeting("upcoming", "/pack"),
              heading="CMS implementation board", shows="Action log"),
+    Scenario("meeting-series", "board", meeting_pages.open_series, heading="CMS implementation board",
+             shows="Standing items"),
     Scenario("actions", "board", _goto("/actions?show=all"), heading="Actions", shows="Overdue"),
     Scenario("decisions", "board", _goto("/decisions"), heading="Decision log", shows="Change request to supplier"),
     Scenario("decisions-search", "business_support", _goto("/decisions?q=guide"), heading="Decision log",

@@ -13,6 +13,8 @@ from feedback_portal.feedback.models import Comment
 from tests.conftest import ALICE, BOB, CAROL, ERIN, PERSONAS, field_error, sign_in
 from tests.insight.conftest import Builder
 
+pytestmark = pytest.mark.postgres
+
 
 def days_ago(days: float) -> str:
     return (utcnow() - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M")

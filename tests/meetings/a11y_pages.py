@@ -37,3 +37,9 @@ def outcome_with_errors(page: Any, known: Any) -> Any:
     with page.expect_navigation() as navigation:
         page.get_by_role("button", name="Record the outcome").click()
     return navigation.value
+
+
+def open_series(page: Any, known: Any) -> Any:
+    """The demo's meeting series, from the Series list on /meetings."""
+    page.goto("/meetings")
+    return page.goto(page.locator("main a[href^='/meetings/series/']").first.get_attribute("href"))

@@ -444,3 +444,32 @@ def test_presenter_and_notes_for_an_item(app, as_carol, built) -> None:
     assert saved.status_code == 303
     assert "Presenter: Carol Board" in as_carol.get(f"/meetings/{built}").text
     assert "Bring the supplier&#39;s reply" in as_carol.get(f"/meetings/{built}/pack").text
+
+
+def test_change_a_series(app, as_carol: TestClient) -> None:  # noqa: ANN001
+    post(as_carol, "/meetings/series", series_title="Board", cadence="weekly", usual_minutes="60")
+    with app.state.session_factory() as session:
+        series_id = session.execute(sa.text("select id from meeting_series")).scalar_one()
+    page = as_carol.get(f"/meetings/series/{series_id}")
+    assert page.status_code == 200 and 'value="Board"' in page.text
+    bad = post(
+        as_carol, f"/meetings/series/{series_id}", series_title="", cadence="monthly", usual_minutes="0"
+    )
+    assert bad.status_code == 422
+    assert field_error(bad.text, "series_title") == "Enter a title for the series"
+    assert "weekly or fortnightly" in field_error(bad.text, "cadence")
+    saved = post(
+        as_carol,
+        f"/meetings/series/{series_id}",
+        series_title="Board (fortnightly)",
+        cadence="fortnightly",
+        usual_minutes="90",
+        standing_items=["apologies"],
+    )
+    assert saved.status_code == 303
+    assert "Board (fortnightly)" in as_carol.get("/meetings").text
+    with app.state.session_factory() as session:
+        row = session.execute(
+            sa.text("select cadence, usual_minutes, standing_items from meeting_series")
+        ).one()
+    assert row[0] == "fortnightly" and row[1] == 90 and "apologies" in row[2] and "aob" not in row[2]

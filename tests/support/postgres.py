@@ -15,6 +15,7 @@ import glob
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -72,6 +73,13 @@ class PostgresServer:
             self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         except subprocess.CalledProcessError:
             pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    @classmethod
+    def in_new_folder(cls, binaries: Path) -> PostgresServer:
+        """A server in its own temp folder, outside pytest's: pytest deletes its older session folders when
+        another session starts, which would pull the cluster out from under a server still running."""
+        return cls(Path(tempfile.mkdtemp(prefix="feedback-portal-postgres-")), binaries)
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://{self.user}@/{database}?host={self.socket_dir}"

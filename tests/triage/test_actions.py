@@ -13,6 +13,8 @@ from tests.factories import make_feedback
 from tests.issues.triage_helpers import audit_events, create_issue, history_lines, post, text_of
 from tests.triage.conftest import feedback_row
 
+pytestmark = pytest.mark.postgres
+
 EMAIL_BODY = "The CMS emailed jane.doe@example.com instead of the team inbox when I saved the plan"
 
 

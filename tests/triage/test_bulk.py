@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import re
 
 import sqlalchemy as sa
@@ -11,6 +12,8 @@ from tests.conftest import ALICE, BOB, sign_in
 from tests.factories import make_feedback
 from tests.issues.triage_helpers import create_issue, post, text_of
 from tests.triage.conftest import feedback_row
+
+pytestmark = pytest.mark.postgres
 
 EMAIL_BODY = "The CMS emailed jane.doe@example.com instead of the team inbox when I saved the plan"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import csv
 import io
 
@@ -12,6 +13,8 @@ from feedback_portal.audit.models import AuditEvent
 from tests.conftest import ALICE, BOB, CAROL, ERIN, sign_in
 from tests.factories import make_feedback
 from tests.issues.triage_helpers import create_issue, post
+
+pytestmark = pytest.mark.postgres
 
 EMAIL_BODY = "The CMS emailed jane.doe@example.com instead of the team inbox when I saved the plan"
 

@@ -15,6 +15,8 @@ from tests.factories import make_feedback
 from tests.issues.triage_helpers import create_issue, post, text_of
 from tests.triage.conftest import age
 
+pytestmark = pytest.mark.postgres
+
 EMAIL_BODY = "The CMS emailed jane.doe@example.com instead of the team inbox when I saved the plan"
 
 

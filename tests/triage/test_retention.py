@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import datetime as dt
 import json
 
@@ -16,6 +17,8 @@ from tests.conftest import ALICE, BOB, DAN, ERIN, field_error, sign_in
 from tests.factories import make_feedback
 from tests.issues.triage_helpers import create_issue, post, text_of
 from tests.triage.conftest import feedback_row
+
+pytestmark = pytest.mark.postgres
 
 EMAIL_BODY = "The CMS emailed jane.doe@example.com instead of the team inbox when I saved the plan"
 
