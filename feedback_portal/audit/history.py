@@ -176,6 +176,10 @@ def _field_changes(
         old, new = before.get(key), after.get(key)
         if old == new:
             continue
+        if key == "triaged_at":  # the line's own time says when; a timestamp in words says nothing more
+            if _empty(old):
+                sentences.append("took it off the triage queue")
+            continue
         field = FIELD_WORDS.get(key, key.replace("_", " "))
         if _empty(new):
             sentences.append(f"cleared {field}")

@@ -281,7 +281,8 @@ def test_the_history_reads_well(app, client):
     lines = history_lines(client.get(f"/triage/{ref}").text)
     assert any("Bob Support changed status from Received to Not about the CMS" in line for line in lines)
     assert any("Bob Support set closing reason to “About the phones”" in line for line in lines)
-    assert any("Bob Support set triaged at" in line for line in lines)
+    assert any("Bob Support took it off the triage queue" in line for line in lines)
+    assert not any("triaged at" in line for line in lines)
 
 
 def test_safeguarding_feedback_without_flagged_pieces_can_still_be_closed(app, client, session):
