@@ -20,7 +20,9 @@ from sqlalchemy import orm
 
 from feedback_portal import web
 from feedback_portal.errors import Conflict, Forbidden, ValidationFailed
+from feedback_portal.insight import charts as insight_charts
 from feedback_portal.meetings import pack as pack_rendering
+from feedback_portal.settings import Settings
 from feedback_portal.meetings.models import (
     ActionStatus,
     Cadence,
@@ -769,12 +771,25 @@ def amend_minutes(
 # The agenda pack ----------------------------------------------------------------------------------------
 
 
-def _pack_context(service: MeetingService, meeting: Meeting) -> dict[str, Any]:
+PACK_CHARTS = ("volume", "severity", "rising")  # the insight charts a board member reads first
+PACK_CHART_WEEKS = 12
+
+
+def _pack_context(service: MeetingService, meeting: Meeting, settings: Settings) -> dict[str, Any]:
+    # The last 12 weeks before the meeting (never before go-live): long enough to show a trend, short
+    # enough to fit a page.
+    since = max(settings.go_live, meeting.scheduled_for.date() - dt.timedelta(weeks=PACK_CHART_WEEKS))
+    charts = insight_charts.pack_charts(
+        service.session, go_live=settings.go_live, names=PACK_CHARTS, filters={"from": since.isoformat()},
+        id_prefix=f"meeting-{meeting.id}",
+    )
     return {
         "meeting": meeting,
         "due_actions": service.actions_for_agenda(meeting),
         "open_actions": service.open_actions(),
         "withheld": service.withheld_quotes(meeting.items),
+        "charts": charts,
+        "charts_since": since,
         **_common(service),
     }
 
@@ -785,7 +800,10 @@ def agenda_pack(
 ) -> Template:
     service = MeetingService(db_session)
     meeting = service.get(meeting_id)
-    return web.page(request, "meetings/pack.html", active_nav="meetings", **_pack_context(service, meeting))
+    return web.page(
+        request, "meetings/pack.html", active_nav="meetings",
+        **_pack_context(service, meeting, web.settings_of(request)),
+    )
 
 
 @get("/meetings/{meeting_id:int}/pack.pdf", guards=[meeting_staff], sync_to_thread=True)
@@ -800,7 +818,7 @@ def agenda_pack_pdf(
         active_nav="meetings",
         csrf_input="",
         pdf=True,
-        **_pack_context(service, meeting),
+        **_pack_context(service, meeting, web.settings_of(request)),
     )
     pdf = pack_rendering.pdf(html)
     return Response(

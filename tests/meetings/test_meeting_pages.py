@@ -372,6 +372,17 @@ def test_the_pack_prints_and_renders_as_pdf(app, as_carol, built) -> None:
     assert pdf.content.startswith(b"%PDF")
 
 
+def test_the_pack_carries_the_insight_charts_with_their_numbers_open_for_print(app, as_carol, built) -> None:
+    page = as_carol.get(f"/meetings/{built}/pack")
+    assert page.status_code == 200
+    assert "The feedback since" in page.text
+    for title in ("Open issues at the end of each week, by severity", "Rising issues: this fortnight against"):
+        assert title in page.text
+    # A closed "Show the data" would not print; each chart's table is open in the pack.
+    assert page.text.count('class="govuk-details app-insight-data" open') == 3
+    assert "/insight/volume.csv" not in page.text  # downloads belong on the insight page, not on paper
+
+
 def test_unknown_meeting_is_404(as_carol: TestClient) -> None:
     assert as_carol.get("/meetings/999").status_code == 404
     assert as_carol.get("/meetings/999/agenda.ics").status_code == 404
