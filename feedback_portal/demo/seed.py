@@ -167,7 +167,18 @@ def seed(session: orm.Session, *, items_file: Path = ITEMS_FILE, seed_value: int
     from feedback_portal.meetings.demo import seed_meetings  # issue 5: a meeting series, past and upcoming
 
     seed_meetings(session)
+    _backdate_late_triage(session, random.Random(seed_value))
     return len(items)
+
+
+def _backdate_late_triage(session: orm.Session, rng: random.Random) -> None:
+    """Issues the meetings demo makes from months-old feedback would read as triaged today, months late,
+    which no business support team does; give those items a triage time a few working hours after sending."""
+    # Compared in Python: date arithmetic in SQL differs between SQLite and PostgreSQL (300 rows here).
+    for feedback in session.scalars(sa.select(Feedback).where(Feedback.triaged_at.is_not(None))):
+        if feedback.triaged_at - feedback.submitted_at > dt.timedelta(days=7):
+            feedback.triaged_at = feedback.submitted_at + dt.timedelta(hours=rng.randint(3, 96))
+    session.commit()
 
 
 # Demo issues for the insight page and "you said, we did": (module, title, severity, status it reached, how many
