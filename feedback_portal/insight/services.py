@@ -518,7 +518,8 @@ class InsightService:
         if len(complete) < len(weeks):  # this week is still going: it is left out, and the sentence says so
             last = "complete week" if span == 1 else f"{span} complete weeks"
         return (
-            f"Feedback in the last {last} {change_phrase(before, recent)} on the {weeks_words} before{top}."
+            f"Feedback in the last {last} {change_phrase(before, recent)} "
+            f"compared with the {weeks_words} before{top}."
         )
 
     def _open_per_week(self, filters: Filters) -> tuple[list[dt.date], dict[int, list[int]]]:
@@ -873,7 +874,7 @@ class InsightService:
             top = ranked[0]
             summary = (
                 f"“{issues[top].title}” ({issues[top].ref}) rose most: its new feedback and “me too”s "
-                f"{change_phrase(voices[top][0], voices[top][1])} on the fortnight before."
+                f"{change_phrase(voices[top][0], voices[top][1])} compared with the fortnight before."
             )
         return ChartData(
             name="rising",

@@ -117,7 +117,7 @@ def test_the_volume_summary_compares_the_last_four_weeks_with_the_four_before(
     with app.state.session_factory() as session:
         service = InsightService(session, go_live=GO_LIVE, today=dt.date(2026, 4, 27))
         chart = service.volume(span("2026-03-02", "2026-04-26"))
-    assert chart.summary == f"Feedback in the last 4 weeks {words} on the 4 weeks before."
+    assert chart.summary == f"Feedback in the last 4 weeks {words} compared with the 4 weeks before."
 
 
 def test_the_volume_summary_leaves_out_the_week_still_going_and_names_the_busiest_module(
@@ -131,7 +131,8 @@ def test_the_volume_summary_leaves_out_the_week_still_going_and_names_the_busies
         service = InsightService(session, go_live=GO_LIVE, today=dt.date(2026, 3, 18))
         chart = service.volume(span("2026-03-02", "2026-03-18"))
     assert chart.summary == (
-        "Feedback in the last complete week fell 67% from 3 to 1 on the week before; Assessments had the most (10)."
+        "Feedback in the last complete week fell 67% from 3 to 1 compared with the week before; "
+        "Assessments had the most (10)."
     )
 
 
@@ -310,8 +311,8 @@ def test_rising_issues_compare_new_voices_this_fortnight_with_the_one_before(
     assert chart.header() == ["Issue", "Fortnight to 14 April 2026", "Fortnight to 28 April 2026"]
     assert chart.rows() == [[f"{p.ref} Printing fails", "1", "3"], [f"{r.ref} Quietly growing", "0", "1"]]
     assert chart.summary == (
-        f"“Printing fails” ({p.ref}) rose most: its new feedback and “me too”s rose 200% from 1 to 3 on the "
-        "fortnight before."
+        f"“Printing fails” ({p.ref}) rose most: its new feedback and “me too”s rose 200% from 1 to 3 compared "
+        "with the fortnight before."
     )
 
 
