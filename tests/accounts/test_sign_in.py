@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 from litestar.testing import TestClient
 
@@ -10,7 +9,6 @@ from feedback_portal.accounts.models import User
 from feedback_portal.app import create_app
 from tests.conftest import ALICE, BOB, PASSWORD, csrf_token, field_error, sign_in
 
-pytestmark = pytest.mark.postgres
 
 
 def post_sign_in(client: TestClient, email: str, password: str, **extra: str):  # noqa: ANN201

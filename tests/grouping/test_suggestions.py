@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import json
 
 import sqlalchemy as sa
@@ -13,7 +12,6 @@ from feedback_portal.feedback.models import Feedback
 from tests.conftest import ALICE, BOB, ERIN, api_token, cli_env, csrf_token, sign_in
 from tests.factories import make_feedback
 
-pytestmark = pytest.mark.postgres
 
 TIMEOUT_REPORTS = [
     "My case note vanished when the CMS timed out after a long home visit",

@@ -12,7 +12,6 @@ from feedback_portal.indexing.indexer import IndexUnavailable
 from tests.conftest import ALICE, ERIN, give_feedback, sign_in
 from tests.factories import make_feedback
 
-pytestmark = pytest.mark.postgres
 
 
 def search_refs(app, query: str) -> list[str]:  # noqa: ANN001

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 
 from tests.conftest import ALICE, BOB, CAROL, ERIN, api_token, csrf_token, field_error, sign_in
 from tests.factories import make_feedback
 
-pytestmark = pytest.mark.postgres
 
 
 def seed(app):  # noqa: ANN001, ANN201

@@ -15,7 +15,6 @@ from litestar.testing import TestClient
 from tests.conftest import ALICE, BOB, CAROL, DAN, field_error, sign_in
 from tests.insight.conftest import Builder
 
-pytestmark = pytest.mark.postgres
 
 CHART_NAMES = ("volume", "severity", "ageing", "timings", "rising", "teams")
 PAST = "from=2026-03-02&to=2026-03-22"

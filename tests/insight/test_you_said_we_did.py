@@ -13,7 +13,6 @@ from feedback_portal.feedback.models import Comment
 from tests.conftest import ALICE, BOB, CAROL, ERIN, PERSONAS, field_error, sign_in
 from tests.insight.conftest import Builder
 
-pytestmark = pytest.mark.postgres
 
 
 def days_ago(days: float) -> str:

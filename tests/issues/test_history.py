@@ -17,7 +17,6 @@ from tests.conftest import ALICE, BOB, CAROL, DAN, ERIN, sign_in
 from tests.factories import make_feedback
 from tests.issues.triage_helpers import audit_events, create_issue, history_lines, post
 
-pytestmark = pytest.mark.postgres
 
 WHEN = r"\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}"
 

@@ -17,7 +17,6 @@ from tests.conftest import ALICE, BOB, CAROL, DAN, ERIN
 from tests.factories import make_feedback
 from tests.issues.triage_helpers import FakeNotifications
 
-pytestmark = pytest.mark.postgres
 
 S = IssueStatus
 REASON = {"status_reason": "The supplier will not change this screen."}

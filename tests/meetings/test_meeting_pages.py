@@ -20,7 +20,6 @@ from tests.meetings.conftest import make_issue, make_meeting, meeting_version
 
 
 # Runs on SQLite and again on PostgreSQL.
-pytestmark = pytest.mark.postgres
 
 
 def post(client: TestClient, path: str, **data):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from feedback_portal import db
@@ -15,7 +14,6 @@ from tests.conftest import ALICE, BOB, CAROL, DAN, ERIN, PERSONAS
 from tests.factories import make_feedback
 from tests.notifications.conftest import load_user, make_issue, me_too, notifications_of, notify, outbox
 
-pytestmark = pytest.mark.postgres
 
 SECRET_BODY = "Erin's private words about a child's case that must never be quoted"
 EVENT = {

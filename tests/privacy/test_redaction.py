@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import datetime as dt
 import io
 import json
@@ -18,7 +17,6 @@ from feedback_portal.feedback.models import Feedback
 from tests.conftest import ALICE, BOB, CAROL, DAN, api_token, cli_env, csrf_token, field_error, sign_in
 from tests.factories import make_feedback
 
-pytestmark = pytest.mark.postgres
 
 PERSONAL = "I tried to record a visit for Jayden Smith at 14 Elm Road, SW1A 1AA but the form froze"
 REDACTED = "I tried to record a visit for [name removed] at [address removed], [postcode removed] but the form froze"

@@ -3,7 +3,6 @@ privacy check use them at once; bad patterns are refused beside their box; every
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from feedback_portal.audit.models import AuditEvent
@@ -11,7 +10,6 @@ from tests.conftest import ALICE, BOB, DAN, field_error, give_feedback, sign_in
 from tests.issues.triage_helpers import post, text_of
 from tests.triage.conftest import feedback_row
 
-pytestmark = pytest.mark.postgres
 
 
 def _save(client, **values):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import hashlib
 import re
 
@@ -13,7 +12,6 @@ from tests.conftest import ALICE, BOB, api_token, give_feedback, sign_in
 from tests.issues.triage_helpers import create_issue, post, text_of
 from tests.triage.conftest import feedback_row
 
-pytestmark = pytest.mark.postgres
 
 
 def _send_anonymously(client, **changes):
