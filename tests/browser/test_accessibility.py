@@ -38,6 +38,7 @@ class KnownFeedback:
     with_screenshot: str  # a ref the frontline demo login sent with a screenshot
     receipt_path: str  # the confirmation page of that submission
     issue_ref: str  # an issue business support made through the API
+    follow_link: str  # the private link an anonymous sender was shown once
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +65,10 @@ def known(
         assert response.status == 200 and "/feedback/thanks?receipt=" in page.url, page.url
         ref = page.locator(".app-ref").inner_text()
         receipt_path = page.url.removeprefix(live_server.url)
+        _, follow_link = _send_anonymously(page)
     finally:
         context.close()
-    return KnownFeedback(ref_with_public_reply, ref, receipt_path, issue_ref)
+    return KnownFeedback(ref_with_public_reply, ref, receipt_path, issue_ref, follow_link)
 
 
 def _goto(path: str) -> Callable[[Any, KnownFeedback], Any]:
@@ -186,9 +188,6 @@ def _subject_access_with_errors(page: Any) -> Any:
     )
 
 
-_follow_links: list[str] = []
-
-
 def _send_anonymously(page: Any) -> tuple[Any, str]:
     page.goto("/feedback/new")
     fill_feedback_form(
@@ -199,15 +198,7 @@ def _send_anonymously(page: Any) -> tuple[Any, str]:
         anonymity="Anonymous: my name is not stored at all",
     )
     response = submit_feedback_form(page)
-    link = page.locator("#follow-link").inner_text()
-    _follow_links.append(link)
-    return response, link
-
-
-def _open_follow_link(page: Any) -> Any:
-    if not _follow_links:
-        pytest.skip("needs the anonymous-confirmation-with-follow-link scenario first")
-    return page.goto(_follow_links[-1])
+    return response, page.locator("#follow-link").inner_text()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -314,7 +305,7 @@ SCENARIOS = [
              "Subject access export", shows="Nobody with the email"),
     Scenario("anonymous-confirmation-with-follow-link", "frontline", lambda page, known: _send_anonymously(page)[0],
              heading="Feedback sent", shows="Your private link to follow it"),
-    Scenario("follow-link", None, lambda page, known: _open_follow_link(page), heading="What happened to your feedback"),
+    Scenario("follow-link", None, lambda page, known: page.goto(known.follow_link), heading="What happened to your feedback"),
     Scenario("follow-link-wrong-token", None, _goto("/follow/not-a-real-token"), 404, "Page not found"),
     # Meetings, agendas, actions, decisions (issue 5)
     Scenario("meetings-list", "board", _goto("/meetings"), heading="Meetings", shows="Upcoming"),
